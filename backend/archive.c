@@ -1,0 +1,536 @@
+/*
+ * archive.c - stream the database as the text tree (see archive.h).
+ *
+ * Each home is rendered from one ordered stream of its own rows plus one
+ * ordered stream per embedded child table, merged in C:
+ *
+ *   parents:  SELECT p.* FROM p ORDER BY <file order of p>
+ *   children: SELECT c.*, p.key FROM c JOIN p ON p.key = c.fk
+ *             ORDER BY <file order of p>, <order of c>, c.key
+ *   orphans:  SELECT c.* FROM c WHERE NOT EXISTS (parent) ORDER BY c.fk, ...
+ *
+ * Because the child stream is sorted by exactly the parent's ORDER BY
+ * expressions, the children of each parent arrive right after those of the
+ * previous parent, and one pass renders every file. A child row that the
+ * merge did not consume would be a bug; the per-table row count at the end
+ * turns any such bug into an error instead of a silent loss.
+ */
+#include "archive.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cursor {
+	struct store_stmt *st;
+	int has_row;            /* st holds a row not consumed yet */
+	int ncols;              /* columns of the table in the row */
+	int off;                /* index of the table's first column (1 if rowid) */
+	struct value *vals;     /* the current row, ncols entries */
+	int64_t rowid;
+	struct value ppk;       /* children: the parent's key, last column */
+};
+
+struct walk {
+	struct store *s;
+	const struct layout *l;
+	archive_emit_fn emit;
+	void *ctx;
+	struct buf *err;
+	struct buf file;        /* the file being rendered */
+	struct buf path;        /* its path ("" when none) */
+	struct buf tmp;
+	long file_rows;
+	unsigned mode, dir_mode;
+	long *rendered;         /* rows rendered per table index */
+};
+
+const char *archive_rowid_name(const struct store_table *t)
+{
+	static const char *const names[] = { "rowid", "_rowid_", "oid" };
+
+	for (size_t k = 0; k < 3; k++) {
+		int used = 0;
+		for (int i = 0; i < t->ncols; i++)
+			if (strcasecmp(t->cols[i].name, names[k]) == 0)
+				used = 1;
+		if (!used)
+			return names[k];
+	}
+	return NULL;
+}
+
+static int table_index(const struct layout *l, const struct home *h)
+{
+	return (int)(h - l->homes);
+}
+
+/* Append "a.c1, a.c2, ..." (every column, hidden ones too, so that the
+ * values line up with t->cols). */
+static void add_columns(struct buf *q, const struct store_table *t,
+			const char *alias)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			buf_addstr(q, ", ");
+		buf_addf(q, "%s.", alias);
+		buf_add_sqlident(q, t->cols[i].name);
+	}
+}
+
+static void add_col(struct buf *q, const char *alias,
+		    const struct store_table *t, int col)
+{
+	buf_addf(q, "%s.", alias);
+	buf_add_sqlident(q, t->cols[col].name);
+}
+
+static void add_key_order(struct buf *q, const struct home *h, const char *alias)
+{
+	const struct store_table *t = h->t;
+
+	if (t->rowid_key) {
+		buf_addf(q, "%s.%s", alias, archive_rowid_name(t));
+		return;
+	}
+	for (int i = 0; i < t->npk; i++) {
+		if (i)
+			buf_addstr(q, ", ");
+		add_col(q, alias, t, t->pk[i]);
+	}
+}
+
+/* The ORDER BY terms that put a home's rows in file order. */
+static void add_file_order(struct buf *q, const struct home *h, const char *alias)
+{
+	if (h->kind == HOME_MONTH) {
+		buf_addstr(q, "archivefs_month(");
+		add_col(q, alias, h->t, h->date_col);
+		buf_addstr(q, "), ");
+		add_col(q, alias, h->t, h->order_col >= 0 ? h->order_col : h->date_col);
+		buf_addstr(q, ", ");
+	} else if (h->kind == HOME_SINGLE && h->order_col >= 0) {
+		add_col(q, alias, h->t, h->order_col);
+		buf_addstr(q, ", ");
+	}
+	add_key_order(q, h, alias);
+}
+
+/* Order of children inside their parent's file (and of orphans). */
+static void add_child_order(struct buf *q, const struct home *c)
+{
+	if (c->order_col >= 0) {
+		add_col(q, "c", c->t, c->order_col);
+		buf_addstr(q, ", ");
+	}
+	add_key_order(q, c, "c");
+}
+
+static void add_from(struct buf *q, const struct store_table *t,
+		     const char *alias)
+{
+	buf_addstr(q, " FROM main.");
+	buf_add_sqlident(q, t->name);
+	buf_addf(q, " AS %s", alias);
+}
+
+static int cursor_open(struct walk *w, struct cursor *c, const struct home *h,
+		       const char *sql, int with_ppk)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->ncols = h->t->ncols;
+	c->off = h->t->rowid_key ? 1 : 0;
+	c->vals = calloc((size_t)(c->ncols ? c->ncols : 1), sizeof(*c->vals));
+	if (!c->vals)
+		abort();
+	rc = store_prepare(w->s, sql, &c->st, w->err);
+	if (rc)
+		return rc;
+	(void)with_ppk;
+	return 0;
+}
+
+/* Step to the next row (if the current one was consumed). 1/0/-errno. */
+static int cursor_fill(struct walk *w, struct cursor *c, int with_ppk)
+{
+	int rc;
+
+	if (c->has_row)
+		return 1;
+	rc = store_step(c->st, w->err);
+	if (rc <= 0)
+		return rc;
+	if (c->off) {
+		struct value v;
+		store_column(c->st, 0, &v);
+		c->rowid = v.i;
+	}
+	for (int i = 0; i < c->ncols; i++)
+		store_column(c->st, c->off + i, &c->vals[i]);
+	if (with_ppk)
+		store_column(c->st, c->off + c->ncols, &c->ppk);
+	c->has_row = 1;
+	return 1;
+}
+
+static void cursor_close(struct cursor *c)
+{
+	store_finalize(c->st);
+	free(c->vals);
+	memset(c, 0, sizeof(*c));
+}
+
+static void render_row(struct walk *w, const struct home *h,
+		       const struct value *vals, int64_t rowid)
+{
+	const struct store_table *t = h->t;
+
+	fmt_render_record(&w->file, t->name, strlen(t->name));
+	if (t->rowid_key) {
+		struct value r = { .type = V_INT, .i = rowid };
+		fmt_render_field(&w->file, "rowid", 5, &r, FMT_PSEUDO);
+	}
+	for (int i = 0; i < t->ncols; i++) {
+		if (t->cols[i].hidden)
+			continue;
+		fmt_render_field(&w->file, t->cols[i].name, strlen(t->cols[i].name),
+				 &vals[i], h->body[i]);
+	}
+	w->rendered[table_index(w->l, h)]++;
+	w->file_rows++;
+}
+
+static int flush_file(struct walk *w)
+{
+	struct archive_file f;
+	int rc;
+
+	if (!w->path.len)
+		return 0;
+	f.path = w->path.data;
+	f.data = w->file.data;
+	f.len = w->file.len;
+	f.mode = w->mode;
+	f.dir_mode = w->dir_mode;
+	f.rows = w->file_rows;
+	rc = w->emit(w->ctx, &f, w->err);
+	buf_reset(&w->path);
+	buf_reset(&w->file);
+	w->file_rows = 0;
+	return rc;
+}
+
+/* Begin a new file at `path` (already in w->tmp) for home h. */
+static int start_file(struct walk *w, const struct home *h, const struct value *vals,
+		      int64_t rowid, int orphans)
+{
+	int rc = flush_file(w);
+
+	if (rc)
+		return rc;
+	buf_add(&w->path, w->tmp.data, w->tmp.len);
+	w->mode = layout_file_mode(h->parent && orphans ? h->parent : h);
+	w->dir_mode = layout_dir_mode(h->parent && orphans ? h->parent : h);
+	if (orphans && h->secret) {
+		w->mode = layout_file_mode(h);
+		w->dir_mode = layout_dir_mode(h);
+	}
+	layout_title(h, vals, rowid, orphans, &w->file);
+	return 0;
+}
+
+static int walk_orphans(struct walk *w, const struct home *c)
+{
+	const struct home *p = c->parent;
+	struct buf q = BUF_INIT;
+	struct cursor cur;
+	int rc;
+
+	buf_addstr(&q, "SELECT ");
+	add_columns(&q, c->t, "c");
+	add_from(&q, c->t, "c");
+	buf_addstr(&q, " WHERE NOT EXISTS (SELECT 1");
+	add_from(&q, p->t, "p");
+	buf_addstr(&q, " WHERE ");
+	add_col(&q, "p", p->t, p->t->pk[0]);
+	buf_addstr(&q, " = ");
+	add_col(&q, "c", c->t, c->fk_col);
+	buf_addstr(&q, ") ORDER BY ");
+	add_col(&q, "c", c->t, c->fk_col);
+	buf_addstr(&q, ", ");
+	add_child_order(&q, c);
+	rc = cursor_open(w, &cur, c, q.data, 0);
+	while (!rc && (rc = cursor_fill(w, &cur, 0)) == 1) {
+		if (!w->path.len) {
+			buf_reset(&w->tmp);
+			layout_orphans_path(c, &w->tmp);
+			rc = start_file(w, c, cur.vals, 0, 1);
+			if (rc)
+				break;
+		}
+		render_row(w, c, cur.vals, 0);
+		cur.has_row = 0;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = flush_file(w);
+	cursor_close(&cur);
+	buf_release(&q);
+	return rc;
+}
+
+static int walk_home(struct walk *w, const struct home *h)
+{
+	struct buf q = BUF_INIT;
+	struct cursor par, *kids = NULL;
+	const char *rowid = h->t->rowid_key ? archive_rowid_name(h->t) : NULL;
+	int rc, k;
+
+	if (h->t->rowid_key && !rowid) {
+		buf_addf(w->err, "table %s: rowid, _rowid_ and oid are all column names;"
+			 " its rows cannot be keyed", h->t->name);
+		return -ENOTSUP;
+	}
+	buf_addstr(&q, "SELECT ");
+	if (rowid)
+		buf_addf(&q, "p.%s, ", rowid);
+	add_columns(&q, h->t, "p");
+	add_from(&q, h->t, "p");
+	buf_addstr(&q, " ORDER BY ");
+	add_file_order(&q, h, "p");
+	rc = cursor_open(w, &par, h, q.data, 0);
+	kids = calloc((size_t)(h->nchildren ? h->nchildren : 1), sizeof(*kids));
+	if (!kids)
+		abort();
+	for (k = 0; !rc && k < h->nchildren; k++) {
+		const struct home *c = h->children[k];
+		buf_reset(&q);
+		buf_addstr(&q, "SELECT ");
+		add_columns(&q, c->t, "c");
+		buf_addstr(&q, ", ");
+		add_col(&q, "p", h->t, h->t->pk[0]);
+		add_from(&q, c->t, "c");
+		buf_addstr(&q, " JOIN main.");
+		buf_add_sqlident(&q, h->t->name);
+		buf_addstr(&q, " AS p ON ");
+		add_col(&q, "p", h->t, h->t->pk[0]);
+		buf_addstr(&q, " = ");
+		add_col(&q, "c", c->t, c->fk_col);
+		buf_addstr(&q, " ORDER BY ");
+		add_file_order(&q, h, "p");
+		buf_addstr(&q, ", ");
+		add_child_order(&q, c);
+		rc = cursor_open(w, &kids[k], c, q.data, 1);
+	}
+	while (!rc && (rc = cursor_fill(w, &par, 0)) == 1) {
+		rc = 0;
+		buf_reset(&w->tmp);
+		layout_row_path(h, par.vals, par.rowid, &w->tmp);
+		if (h->kind == HOME_ROW || h->kind == HOME_GENERIC ||
+		    !buf_eq(&w->tmp, &w->path))
+			rc = start_file(w, h, par.vals, par.rowid, 0);
+		if (rc)
+			break;
+		render_row(w, h, par.vals, par.rowid);
+		for (k = 0; !rc && k < h->nchildren; k++) {
+			const struct value *pk = &par.vals[h->t->pk[0]];
+			while ((rc = cursor_fill(w, &kids[k], 1)) == 1 &&
+			       value_equal(&kids[k].ppk, pk)) {
+				render_row(w, h->children[k], kids[k].vals, 0);
+				kids[k].has_row = 0;
+			}
+			if (rc == 1)
+				rc = 0;
+		}
+		par.has_row = 0;
+	}
+	if (rc == 0)
+		rc = flush_file(w);
+	for (k = 0; k < h->nchildren; k++)
+		cursor_close(&kids[k]);
+	cursor_close(&par);
+	free(kids);
+	buf_release(&q);
+	for (k = 0; !rc && k < h->nchildren; k++)
+		rc = walk_orphans(w, h->children[k]);
+	return rc;
+}
+
+static int count_table(struct store *s, const struct store_table *t, long *n,
+		       struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	struct store_stmt *st;
+	struct value v;
+	int rc;
+
+	buf_addstr(&q, "SELECT count(*) FROM main.");
+	buf_add_sqlident(&q, t->name);
+	rc = store_prepare(s, q.data, &st, err);
+	if (!rc && (rc = store_step(st, err)) == 1) {
+		store_column(st, 0, &v);
+		*n = (long)v.i;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = -EIO;
+	}
+	store_finalize(st);
+	buf_release(&q);
+	return rc;
+}
+
+int archive_count_rows(struct store *s, const struct layout *l, long *rows,
+		       struct buf *err)
+{
+	long total = 0, n;
+	int rc;
+
+	for (int i = 0; i < l->nhomes; i++) {
+		rc = count_table(s, l->homes[i].t, &n, err);
+		if (rc)
+			return rc;
+		total += n;
+	}
+	*rows = total;
+	return 0;
+}
+
+/*
+ * AUTOINCREMENT counters live in sqlite_sequence, which SQLite creates by
+ * itself; they are data (a counter can be above the largest key after
+ * deletes), so the schema file carries them.
+ */
+static int render_sequences(struct store *s, struct buf *out, struct buf *err)
+{
+	struct store_stmt *st;
+	struct value v[2];
+	int rc;
+
+	rc = store_prepare(s, "SELECT 1 FROM main.sqlite_schema WHERE type = 'table'"
+			   " AND name = 'sqlite_sequence'", &st, err);
+	if (!rc)
+		rc = store_step(st, err);
+	store_finalize(st);
+	if (rc <= 0)
+		return rc;
+	rc = store_prepare(s, "SELECT name, seq FROM main.sqlite_sequence"
+			   " ORDER BY name, seq", &st, err);
+	while (!rc && (rc = store_step(st, err)) == 1) {
+		store_column(st, 0, &v[0]);
+		store_column(st, 1, &v[1]);
+		fmt_render_record(out, "sqlite_sequence", 15);
+		fmt_render_field(out, "name", 4, &v[0], 0);
+		fmt_render_field(out, "seq", 3, &v[1], 0);
+		rc = 0;
+	}
+	store_finalize(st);
+	return rc;
+}
+
+int archive_render_schema(struct store *s, struct buf *out, struct buf *err)
+{
+	struct store_object *o;
+	int n, rc;
+	int64_t uv, aid;
+
+	rc = store_objects(s, &o, &n, err);
+	if (rc)
+		return rc;
+	rc = store_get_pragma_int(s, "user_version", &uv, err);
+	if (!rc)
+		rc = store_get_pragma_int(s, "application_id", &aid, err);
+	if (rc) {
+		store_objects_free(o, n);
+		return rc;
+	}
+	{
+		static const char t1[] = "database schema: the exact CREATE statements, tables first, then indexes, views, triggers";
+		static const char t2[] = "archivefs import replays them into a new database before the rows";
+		struct value v = { .type = V_INT };
+		fmt_render_comment(out, t1, sizeof(t1) - 1);
+		fmt_render_comment(out, t2, sizeof(t2) - 1);
+		fmt_render_record(out, "database", 8);
+		v.i = uv;
+		fmt_render_field(out, "user_version", 12, &v, 0);
+		v.i = aid;
+		fmt_render_field(out, "application_id", 14, &v, 0);
+	}
+	for (int i = 0; i < n; i++) {
+		struct value v = { .type = V_TEXT };
+		const char *f[4] = { o[i].type, o[i].name, o[i].tbl_name, o[i].sql };
+		static const char *const names[4] = { "type", "name", "tbl_name", "sql" };
+		fmt_render_record(out, "sqlite_schema", 13);
+		for (int j = 0; j < 4; j++) {
+			v.s = f[j];
+			v.n = strlen(f[j]);
+			fmt_render_field(out, names[j], strlen(names[j]), &v,
+					 j == 3 ? FMT_BODY : 0);
+		}
+	}
+	store_objects_free(o, n);
+	return render_sequences(s, out, err);
+}
+
+int archive_walk(struct store *s, const struct layout *l,
+		 archive_emit_fn emit, void *ctx, struct buf *err)
+{
+	struct walk w = { 0 };
+	struct archive_file f = { 0 };
+	int rc, i;
+
+	w.s = s;
+	w.l = l;
+	w.emit = emit;
+	w.ctx = ctx;
+	w.err = err;
+	buf_init(&w.file);
+	buf_init(&w.path);
+	buf_init(&w.tmp);
+	w.rendered = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(long));
+	if (!w.rendered)
+		abort();
+
+	rc = store_begin(s, 0, err);
+	if (rc)
+		goto out_nocommit;
+
+	layout_readme(l, &w.file);
+	f.path = LAYOUT_README;
+	f.data = w.file.data;
+	f.len = w.file.len;
+	f.mode = 0644;
+	f.dir_mode = 0755;
+	rc = emit(ctx, &f, err);
+	buf_reset(&w.file);
+	if (!rc)
+		rc = archive_render_schema(s, &w.file, err);
+	if (!rc) {
+		f.path = LAYOUT_SCHEMA;
+		f.data = w.file.data;
+		f.len = w.file.len;
+		rc = emit(ctx, &f, err);
+		buf_reset(&w.file);
+	}
+	for (i = 0; !rc && i < l->nhomes; i++)
+		if (l->homes[i].kind != HOME_CHILD)
+			rc = walk_home(&w, &l->homes[i]);
+	/* Every row rendered exactly once, or the walk failed. */
+	for (i = 0; !rc && i < l->nhomes; i++) {
+		long n;
+		rc = count_table(s, l->homes[i].t, &n, err);
+		if (!rc && n != w.rendered[i]) {
+			buf_addf(err, "BUG: table %s holds %ld rows but %ld were rendered",
+				 l->homes[i].t->name, n, w.rendered[i]);
+			rc = -EIO;
+		}
+	}
+	store_rollback(s);   /* read-only transaction: nothing to keep */
+out_nocommit:
+	free(w.rendered);
+	buf_release(&w.file);
+	buf_release(&w.path);
+	buf_release(&w.tmp);
+	return rc;
+}

@@ -1,0 +1,378 @@
+/*
+ * cli.c - the archivefs command line: parse arguments, call the engine,
+ * print results, choose the exit status. Only main() exits.
+ *
+ * Exit status: 0 success; 1 the command failed (or verify found the
+ * folder inconsistent); 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "demo.h"
+#include "export.h"
+#include "import.h"
+#include "layout.h"
+#include "progress.h"
+#include "store.h"
+#include "verify.h"
+
+extern const char thywill_schema_sql[];
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: archivefs <command> [options] [args]\n"
+	"\n"
+	"Keep a SQLite database as plain text files, exactly, in both directions.\n"
+	"\n"
+	"commands:\n"
+	"  init DB                      create DB with the ThyWill schema\n"
+	"  demo DB [--users N] [--prayers N] [--seed S]\n"
+	"                               create DB with the ThyWill schema and fill it\n"
+	"                               with deterministic demo data (hard cases included)\n"
+	"  export DB DIR [--prune] [--quiet]\n"
+	"                               write the text tree of DB into DIR: only changed\n"
+	"                               files, each atomically, all durable at exit;\n"
+	"                               --prune removes files no row renders to\n"
+	"  import DIR DB [--quiet]      rebuild DB from the tree in DIR (a new DB is\n"
+	"                               created from DIR's schema; an existing one is\n"
+	"                               merged by primary key); all or nothing\n"
+	"  verify DB DIR [--json]       report missing, extra, differing and unparsable\n"
+	"                               files; exit 0 only if DIR is exactly what DB renders\n"
+	"  help                         this text\n"
+	"\n"
+	"exit status: 0 success, 1 failure (or verify: not consistent), 2 usage error\n"
+	"file format and tree: see README.md and backend/format.md\n";
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "archivefs: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'archivefs help'.\n");
+	return EXIT_USAGE;
+}
+
+static int fail(const char *what, const struct buf *err)
+{
+	fprintf(stderr, "archivefs: %s: %s\n", what, err->len ? err->data : "failed");
+	return EXIT_FAIL;
+}
+
+static int parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse "--name value" and "--flag" options after the positional args. */
+struct opt {
+	const char *name;
+	int has_arg;
+	const char **val;   /* has_arg */
+	int *flag;          /* !has_arg */
+};
+
+static int parse_opts(int argc, char **argv, int npos, const char **pos,
+		      struct opt *opts)
+{
+	int k = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		struct opt *o;
+		if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
+			if (k == npos)
+				return usage_error("unexpected argument '%s'", a);
+			pos[k++] = a;
+			continue;
+		}
+		for (o = opts; o && o->name; o++)
+			if (strcmp(a + 2, o->name) == 0)
+				break;
+		if (!o || !o->name)
+			return usage_error("unknown option '%s'", a);
+		if (o->has_arg) {
+			if (i + 1 >= argc)
+				return usage_error("option '%s' needs a value", a);
+			*o->val = argv[++i];
+		} else {
+			*o->flag = 1;
+		}
+	}
+	if (k < npos)
+		return usage_error("%s", "missing arguments");
+	return 0;
+}
+
+static int db_is_new(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 || st.st_size == 0;
+}
+
+static int create_schema(const char *db, struct store **s, struct buf *err)
+{
+	int rc;
+
+	if (!db_is_new(db)) {
+		buf_addf(err, "%s already exists; refusing to add a schema to it", db);
+		return -EEXIST;
+	}
+	rc = store_open(db, STORE_RDWR | STORE_CREATE, s, err);
+	if (rc)
+		return rc;
+	rc = store_exec(*s, thywill_schema_sql, err);
+	if (!rc)
+		rc = store_reload_schema(*s, err);
+	if (rc) {
+		store_close(*s);
+		*s = NULL;
+		remove(db);
+	}
+	return rc;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	const char *pos[1];
+	struct buf err = BUF_INIT;
+	struct store *s;
+	int rc = parse_opts(argc, argv, 1, pos, NULL);
+
+	if (rc)
+		return rc;
+	if (create_schema(pos[0], &s, &err))
+		return fail("init", &err);
+	store_close(s);
+	printf("created %s with the ThyWill schema (%d tables)\n", pos[0], 19);
+	return 0;
+}
+
+static void demo_progress(long done, long total, void *ctx)
+{
+	progress_update(ctx, done, "rows");
+	(void)total;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	const char *pos[1], *users = NULL, *prayers = NULL, *seed = NULL;
+	int quiet = 0;
+	struct opt opts[] = {
+		{ "users", 1, &users, NULL },
+		{ "prayers", 1, &prayers, NULL },
+		{ "seed", 1, &seed, NULL },
+		{ "quiet", 0, NULL, &quiet },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct demo_opts o = { 0, 1000, 1 };
+	struct buf err = BUF_INIT;
+	struct store *s;
+	struct progress p;
+	long v;
+	int rc = parse_opts(argc, argv, 1, pos, opts);
+
+	if (rc)
+		return rc;
+	if (users && parse_long(users, 1, &o.users))
+		return usage_error("--users needs a positive number, not '%s'", users);
+	if (prayers && parse_long(prayers, 0, &o.prayers))
+		return usage_error("--prayers needs a number, not '%s'", prayers);
+	if (seed) {
+		if (parse_long(seed, 0, &v))
+			return usage_error("--seed needs a number, not '%s'", seed);
+		o.seed = (uint64_t)v;
+	}
+	if (create_schema(pos[0], &s, &err))
+		return fail("demo", &err);
+	progress_start(&p, !quiet, "demo", 0);
+	rc = demo_fill(s, &o, demo_progress, &p, &err);
+	progress_done(&p);
+	store_close(s);
+	if (rc) {
+		remove(pos[0]);
+		return fail("demo", &err);
+	}
+	if (!quiet)
+		printf("created %s: ThyWill demo data, %ld prayers, seed %llu (%.1f s)\n",
+		       pos[0], o.prayers, (unsigned long long)o.seed,
+		       progress_now() - p.start);
+	return 0;
+}
+
+static int open_bound(const char *db, int flags, struct store **s,
+		      struct layout *l, struct buf *err)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(db, &st) < 0) {
+		buf_addf(err, "%s: %s", db, strerror(errno));
+		return -errno;
+	}
+	rc = store_open(db, flags, s, err);
+	if (rc)
+		return rc;
+	rc = layout_bind(l, store_schema(*s), err);
+	if (rc) {
+		store_close(*s);
+		*s = NULL;
+	}
+	return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *pos[2];
+	int prune = 0, quiet = 0;
+	struct opt opts[] = {
+		{ "prune", 0, NULL, &prune },
+		{ "quiet", 0, NULL, &quiet },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct export_opts o = { 0 };
+	struct export_stats st;
+	struct buf err = BUF_INIT;
+	struct store *s;
+	struct layout l;
+	double t0 = progress_now();
+	int rc = parse_opts(argc, argv, 2, pos, opts);
+
+	if (rc)
+		return rc;
+	if (open_bound(pos[0], STORE_RDONLY, &s, &l, &err))
+		return fail("export", &err);
+	o.prune = prune;
+	o.progress = !quiet;
+	rc = export_run(s, &l, pos[1], &o, &st, &err);
+	layout_release(&l);
+	store_close(s);
+	if (!quiet || rc)
+		fprintf(rc ? stderr : stdout,
+			"%ld written, %ld unchanged%s, %ld pruned, %ld failed: %ld files,"
+			" %ld rows, %.1f MB in %.2f s\n",
+			st.written, st.unchanged, "", st.pruned, st.failed, st.files,
+			st.rows, (double)st.bytes / 1e6, progress_now() - t0);
+	if (rc)
+		return fail("export", &err);
+	return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *pos[2];
+	int quiet = 0;
+	struct opt opts[] = {
+		{ "quiet", 0, NULL, &quiet },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct import_opts o = { 0 };
+	struct import_stats st;
+	struct buf err = BUF_INIT;
+	double t0 = progress_now();
+	int rc = parse_opts(argc, argv, 2, pos, opts);
+
+	if (rc)
+		return rc;
+	o.progress = !quiet;
+	rc = import_run(pos[0], pos[1], &o, &st, &err);
+	if (rc) {
+		fprintf(stderr, "archivefs: import: %s\n", err.data);
+		fprintf(stderr, "archivefs: import failed; %s was not changed\n", pos[1]);
+		return EXIT_FAIL;
+	}
+	if (!quiet)
+		printf("%s %s: %ld files, %ld rows: %ld inserted, %ld updated,"
+		       " %ld unchanged (%.2f s)\n",
+		       st.created ? "created" : "merged into", pos[1], st.files, st.rows,
+		       st.inserted, st.updated, st.unchanged, progress_now() - t0);
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	const char *pos[2];
+	int json = 0;
+	struct opt opts[] = {
+		{ "json", 0, NULL, &json },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct verify_report r;
+	struct buf err = BUF_INIT;
+	struct store *s;
+	struct layout l;
+	int rc = parse_opts(argc, argv, 2, pos, opts);
+
+	if (rc)
+		return rc;
+	if (open_bound(pos[0], STORE_RDONLY, &s, &l, &err))
+		return fail("verify", &err);
+	rc = verify_run(s, &l, pos[1], &r, &err);
+	layout_release(&l);
+	store_close(s);
+	if (rc) {
+		verify_report_release(&r);
+		return fail("verify", &err);
+	}
+	verify_print(stdout, &r, json);
+	rc = r.matching == r.rendered && r.extra == 0 ? 0 : EXIT_FAIL;
+	verify_report_release(&r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "init", cmd_init },
+		{ "demo", cmd_demo },
+		{ "export", cmd_export },
+		{ "import", cmd_import },
+		{ "verify", cmd_verify },
+	};
+
+	if (argc < 2)
+		return usage_error("%s", "no command given");
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("archivefs %s\n", ARCHIVEFS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			for (int j = 2; j < argc; j++)
+				if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+					fputs(usage_text, stdout);
+					return 0;
+				}
+			return cmds[i].fn(argc - 2, argv + 2);
+		}
+	}
+	return usage_error("unknown command '%s'", argv[1]);
+}

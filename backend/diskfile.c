@@ -1,0 +1,229 @@
+/*
+ * diskfile.c - atomic replacement of files in a real folder.
+ *
+ * The sequence, and why it is in this order:
+ *   1. open a new temporary file next to the target (same folder, so the
+ *      rename cannot cross filesystems), O_EXCL so we never write through
+ *      someone else's file or symlink;
+ *   2. write all bytes, looping on short writes;
+ *   3. fsync it when asked (or the caller syncs the filesystem once later);
+ *   4. rename over the target: atomic for readers;
+ *   5. on any failure, unlink the temporary file: the old target stays.
+ * The caller fsyncs the folder (diskfile_fsync_dir) to make the rename
+ * itself durable.
+ */
+#include "diskfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int sys_fail(struct buf *err, const char *what, const char *path)
+{
+	int e = errno ? errno : EIO;
+
+	if (err)
+		buf_addf(err, "%s %s: %s", what, path, strerror(e));
+	return -e;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int diskfile_replace(int root, const char *path, const char *data, size_t len,
+		     unsigned mode, int flags, struct buf *err)
+{
+	static unsigned long counter;
+	struct buf tmp = BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int fd = -1, rc = 0, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		buf_reset(&tmp);
+		if (slash)
+			buf_add(&tmp, path, (size_t)(slash - path) + 1);
+		buf_addf(&tmp, DISKFILE_TMP_PREFIX "%ld-%lu", (long)getpid(),
+			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+		fd = openat(root, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+			    O_NOFOLLOW, mode & 07777);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		rc = sys_fail(err, "cannot create a temporary file for", path);
+		goto out;
+	}
+	/* The umask may have narrowed the mode: set it exactly. */
+	if (fchmod(fd, mode & 07777) < 0) {
+		rc = sys_fail(err, "cannot set the mode of", path);
+		goto unlink;
+	}
+	if (write_all(fd, data, len) < 0) {
+		rc = sys_fail(err, "cannot write", path);
+		goto unlink;
+	}
+	if ((flags & DISKFILE_FSYNC) && fsync(fd) < 0) {
+		rc = sys_fail(err, "cannot fsync", path);
+		goto unlink;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = sys_fail(err, "cannot write", path);
+		goto unlink;
+	}
+	fd = -1;
+	if (renameat(root, tmp.data, root, path) < 0) {
+		rc = sys_fail(err, "cannot rename into place", path);
+		goto unlink;
+	}
+	goto out;
+unlink:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(root, tmp.data, 0);
+out:
+	buf_release(&tmp);
+	return rc;
+}
+
+int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err)
+{
+	struct buf dir = BUF_INIT;
+	const char *p = path;
+	int rc = 0;
+
+	while ((p = strchr(p, '/'))) {
+		buf_reset(&dir);
+		buf_add(&dir, path, (size_t)(p - path));
+		p++;
+		if (mkdirat(root, dir.data, mode & 07777) == 0) {
+			/* umask may have narrowed it */
+			if (fchmodat(root, dir.data, mode & 07777, 0) < 0) {
+				rc = sys_fail(err, "cannot set the mode of folder", dir.data);
+				break;
+			}
+			continue;
+		}
+		if (errno != EEXIST) {
+			rc = sys_fail(err, "cannot create folder", dir.data);
+			break;
+		}
+	}
+	buf_release(&dir);
+	return rc;
+}
+
+int diskfile_same(int root, const char *path, const char *data, size_t len,
+		  unsigned mode, struct buf *err)
+{
+	struct stat st;
+	char chunk[65536];
+	size_t off = 0;
+	int fd, rc = 1;
+
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ELOOP)
+			return 0;
+		return sys_fail(err, "cannot open", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = sys_fail(err, "cannot stat", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
+	    (st.st_mode & 07777) != (mode & 07777)) {
+		rc = 0;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sys_fail(err, "cannot read", path);
+			goto out;
+		}
+		if (n == 0 || (size_t)n > len - off ||
+		    memcmp(chunk, data + off, (size_t)n) != 0) {
+			rc = 0;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+int diskfile_read(int root, const char *path, struct buf *out, struct buf *err)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	buf_reset(out);
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sys_fail(err, "cannot open", path);
+	if (fstat(fd, &st) < 0) {
+		rc = sys_fail(err, "cannot stat", path);
+		goto out;
+	}
+	if ((unsigned long long)st.st_size >= BUF_MAX) {
+		errno = EFBIG;
+		rc = sys_fail(err, "cannot read", path);
+		goto out;
+	}
+	buf_grow(out, (size_t)st.st_size);
+	for (;;) {
+		ssize_t n;
+		buf_grow(out, 65536);
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = sys_fail(err, "cannot read", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len >= BUF_MAX - 65536) {
+			errno = EFBIG;
+			rc = sys_fail(err, "cannot read", path);
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+int diskfile_fsync_dir(int root, const char *path, struct buf *err)
+{
+	int fd, rc = 0;
+
+	fd = openat(root, path && *path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sys_fail(err, "cannot open folder", path && *path ? path : ".");
+	if (fsync(fd) < 0)
+		rc = sys_fail(err, "cannot fsync folder", path && *path ? path : ".");
+	close(fd);
+	return rc;
+}

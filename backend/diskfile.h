@@ -1,0 +1,46 @@
+/*
+ * diskfile.h - the one way archivefs persists a file: atomically.
+ *
+ * diskfile_replace() writes a temporary file in the target's folder,
+ * optionally fsyncs it, and renames it over the target: a reader, or a
+ * crash, sees the old bytes or the new ones, never a mix. On any failure
+ * the temporary file is removed and the old file is left as it was.
+ *
+ * Paths are relative to an open directory (`root`), and never followed
+ * through symlinks in their last component. Errors: negative errno plus a
+ * message naming the step and the path.
+ */
+#ifndef ARCHIVEFS_DISKFILE_H
+#define ARCHIVEFS_DISKFILE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define DISKFILE_TMP_PREFIX ".archivefs-tmp-"
+
+/* Flags for diskfile_replace(). */
+#define DISKFILE_FSYNC 1   /* fsync the file before the rename */
+
+int diskfile_replace(int root, const char *path, const char *data, size_t len,
+		     unsigned mode, int flags, struct buf *err);
+
+/* Create the folders leading to `path` (not its last component) with
+ * `mode`; existing folders are left as they are. */
+int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err);
+
+/*
+ * Compare the file at `path` with data[0..len) and `mode`: 1 if it exists
+ * with exactly these bytes and permission bits, 0 if not (missing,
+ * different), negative errno if it could not be read.
+ */
+int diskfile_same(int root, const char *path, const char *data, size_t len,
+		  unsigned mode, struct buf *err);
+
+/* Read the whole file at `path` into out (reset first). */
+int diskfile_read(int root, const char *path, struct buf *out, struct buf *err);
+
+/* fsync the folder `path` ("" or "." for root itself). */
+int diskfile_fsync_dir(int root, const char *path, struct buf *err);
+
+#endif

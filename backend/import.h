@@ -1,0 +1,38 @@
+/*
+ * import.h - rebuild a database from a text tree.
+ *
+ * Into a database file that does not exist yet (or is empty), import
+ * replays the archive's schema (system/schema.txt): tables first, then the
+ * rows, then indexes, views and triggers. It builds a temporary file beside
+ * the target and renames it into place only when everything succeeded.
+ *
+ * Into an existing database it merges by primary key (rowid for tables
+ * without one): rows missing are inserted, rows that differ are updated,
+ * equal rows are left alone, so a second import changes nothing. It runs in
+ * one transaction: on any error nothing is changed. The database's own
+ * triggers do not fire for imported rows (they are dropped and recreated
+ * inside the transaction), since their effects are already in the archive.
+ *
+ * Every error names file:line:column. Foreign keys are never enforced;
+ * orphans and duplicates are data.
+ */
+#ifndef ARCHIVEFS_IMPORT_H
+#define ARCHIVEFS_IMPORT_H
+
+#include "buf.h"
+
+struct import_opts {
+	int progress;
+};
+
+struct import_stats {
+	int created;        /* a new database was built */
+	long files;
+	long rows;          /* records read */
+	long inserted, updated, unchanged;
+};
+
+int import_run(const char *dir, const char *db, const struct import_opts *o,
+	       struct import_stats *stats, struct buf *err);
+
+#endif

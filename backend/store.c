@@ -1,0 +1,536 @@
+/*
+ * store.c - the SQLite layer: connections, live schema, statements.
+ *
+ * This is the one file that includes sqlite3.h. It turns SQLite's world
+ * (result codes, sqlite3_value, PRAGMA tables) into the engine's (negative
+ * errno plus a message, struct value, struct store_table).
+ *
+ * Connections are opened with foreign-key enforcement off (archivefs never
+ * enforces constraints the source database did not), a busy timeout so a
+ * writer elsewhere delays us instead of failing us, and the SQL function
+ * archivefs_month(x) that the layout's queries group rows by.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "dates.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	struct store_schema schema;
+};
+
+struct store_stmt {
+	struct store *s;
+	sqlite3_stmt *st;
+};
+
+/*
+ * The one table from SQLite result codes (primary code) to errno. Kept in
+ * one place so the daemon, the CLI and the tests agree on what a failure
+ * means; tests/test_store.c checks it row by row.
+ */
+static const struct {
+	int code;
+	int err;
+} errno_map[] = {
+	{ SQLITE_OK, 0 },
+	{ SQLITE_ERROR, EINVAL },       /* SQL error or missing object */
+	{ SQLITE_INTERNAL, EIO },
+	{ SQLITE_PERM, EACCES },
+	{ SQLITE_ABORT, EINTR },
+	{ SQLITE_BUSY, EBUSY },
+	{ SQLITE_LOCKED, EBUSY },
+	{ SQLITE_NOMEM, ENOMEM },
+	{ SQLITE_READONLY, EROFS },
+	{ SQLITE_INTERRUPT, EINTR },
+	{ SQLITE_IOERR, EIO },
+	{ SQLITE_CORRUPT, EIO },
+	{ SQLITE_NOTFOUND, ENOENT },
+	{ SQLITE_FULL, ENOSPC },
+	{ SQLITE_CANTOPEN, ENOENT },
+	{ SQLITE_PROTOCOL, EIO },
+	{ SQLITE_SCHEMA, EAGAIN },
+	{ SQLITE_TOOBIG, EFBIG },
+	{ SQLITE_CONSTRAINT, EINVAL },  /* NOT NULL, UNIQUE, CHECK: bad data */
+	{ SQLITE_MISMATCH, EINVAL },    /* datatype mismatch: bad data */
+	{ SQLITE_MISUSE, EIO },
+	{ SQLITE_NOLFS, EFBIG },
+	{ SQLITE_AUTH, EACCES },
+	{ SQLITE_RANGE, EINVAL },
+	{ SQLITE_NOTADB, EIO },
+};
+
+int store_errno(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errno_map) / sizeof(errno_map[0]); i++)
+		if (errno_map[i].code == (code & 0xff))
+			return -errno_map[i].err;
+	return -EIO;
+}
+
+/* Record the connection's last error in `err`; return its errno. */
+static int fail(struct store *s, int code, const char *what, struct buf *err)
+{
+	if (err) {
+		if (err->len)
+			buf_addstr(err, ": ");
+		buf_addf(err, "%s: %s", what,
+			 s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+	}
+	return store_errno(code);
+}
+
+static void month_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char out[8];
+	const unsigned char *t;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+		return;
+	}
+	t = sqlite3_value_text(argv[0]);
+	if (date_month((const char *)t, (size_t)sqlite3_value_bytes(argv[0]), out))
+		sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+}
+
+static char *xstrdup(const char *p)
+{
+	char *d = strdup(p ? p : "");
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static void schema_free(struct store_schema *sc)
+{
+	int i, j;
+
+	for (i = 0; i < sc->ntables; i++) {
+		struct store_table *t = &sc->tables[i];
+		for (j = 0; j < t->ncols; j++) {
+			free(t->cols[j].name);
+			free(t->cols[j].decltype);
+		}
+		free(t->cols);
+		free(t->pk);
+		free(t->name);
+	}
+	free(sc->tables);
+	sc->tables = NULL;
+	sc->ntables = 0;
+}
+
+/* Fill t->cols from PRAGMA table_xinfo and work out the key. */
+static int read_table(struct store *s, struct store_table *t, struct buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, cap = 0, i;
+
+	rc = sqlite3_prepare_v2(s->db,
+		"SELECT name, type, \"notnull\", pk, hidden"
+		" FROM pragma_table_xinfo(?1) ORDER BY cid", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		rc = fail(s, rc, "reading columns", err);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_col *c;
+		if (t->ncols == cap) {
+			cap = cap ? cap * 2 : 8;
+			t->cols = realloc(t->cols, (size_t)cap * sizeof(*t->cols));
+			if (!t->cols)
+				abort();
+		}
+		c = &t->cols[t->ncols++];
+		c->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+		c->decltype = xstrdup((const char *)sqlite3_column_text(st, 1));
+		c->notnull = sqlite3_column_int(st, 2);
+		c->pk = sqlite3_column_int(st, 3);
+		c->hidden = sqlite3_column_int(st, 4) != 0;
+		if (c->pk)
+			t->npk++;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = fail(s, rc, "reading columns", err);
+		goto out;
+	}
+	rc = 0;
+	t->pk = calloc((size_t)(t->npk ? t->npk : 1), sizeof(int));
+	if (!t->pk)
+		abort();
+	for (i = 0; i < t->ncols; i++)
+		if (t->cols[i].pk)
+			t->pk[t->cols[i].pk - 1] = i;
+	t->rowid_key = t->npk == 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_reload_schema(struct store *s, struct buf *err)
+{
+	static const char q[] =
+		"SELECT s.name, l.wr FROM sqlite_schema AS s"
+		" JOIN pragma_table_list AS l ON l.schema = 'main' AND l.name = s.name"
+		" WHERE s.type = 'table' AND l.type = 'table'"
+		" AND s.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+		" AND s.name NOT GLOB 'archivefs_*'"
+		" ORDER BY s.rowid";
+	sqlite3_stmt *st = NULL;
+	struct store_schema sc = { 0, NULL };
+	int rc, cap = 0;
+
+	rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "reading the schema", err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_table *t;
+		if (sc.ntables == cap) {
+			cap = cap ? cap * 2 : 16;
+			sc.tables = realloc(sc.tables, (size_t)cap * sizeof(*sc.tables));
+			if (!sc.tables)
+				abort();
+		}
+		t = &sc.tables[sc.ntables++];
+		memset(t, 0, sizeof(*t));
+		t->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+		t->without_rowid = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		schema_free(&sc);
+		return fail(s, rc, "reading the schema", err);
+	}
+	for (int i = 0; i < sc.ntables; i++) {
+		rc = read_table(s, &sc.tables[i], err);
+		if (rc) {
+			schema_free(&sc);
+			return rc;
+		}
+	}
+	schema_free(&s->schema);
+	s->schema = sc;
+	return 0;
+}
+
+int store_open(const char *path, int flags, struct store **out, struct buf *err)
+{
+	struct store *s;
+	int oflags, rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	s->path = xstrdup(path);
+	oflags = (flags & STORE_RDWR) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+	if ((flags & STORE_RDWR) && (flags & STORE_CREATE))
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(s, rc, path, err);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(s->db, "archivefs_month", 1,
+			SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+			NULL, month_func, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(s, rc, path, err);
+		goto fail;
+	}
+	/* Reading the schema is the first real access: it tells "not a
+	 * database" and "locked" apart from a good file. */
+	rc = store_reload_schema(s, err);
+	if (rc)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	schema_free(&s->schema);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+const char *store_path(const struct store *s)
+{
+	return s->path;
+}
+
+const struct store_schema *store_schema(struct store *s)
+{
+	return &s->schema;
+}
+
+const struct store_table *store_find_table(struct store *s, const char *name)
+{
+	for (int i = 0; i < s->schema.ntables; i++)
+		if (strcmp(s->schema.tables[i].name, name) == 0)
+			return &s->schema.tables[i];
+	return NULL;
+}
+
+int store_objects(struct store *s, struct store_object **out, int *n,
+		  struct buf *err)
+{
+	/* sqlite_* objects are made by SQLite itself (autoindexes,
+	 * sqlite_sequence, sqlite_stat*): replaying them is neither possible
+	 * nor needed. archivefs_* objects are ours, never carried over, and
+	 * so are indexes and triggers on them, whatever their name (replayed
+	 * without their table they would fail the rebuild). */
+	static const char q[] =
+		"SELECT type, name, tbl_name, sql FROM sqlite_schema"
+		" WHERE sql IS NOT NULL"
+		" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+		" AND name NOT GLOB 'archivefs_*'"
+		" AND tbl_name NOT GLOB 'archivefs_*'"
+		" ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1"
+		" WHEN 'view' THEN 2 ELSE 3 END, rowid";
+	sqlite3_stmt *st = NULL;
+	struct store_object *o = NULL;
+	int rc, cap = 0, cnt = 0;
+
+	rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "reading the schema", err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 32;
+			o = realloc(o, (size_t)cap * sizeof(*o));
+			if (!o)
+				abort();
+		}
+		o[cnt].type = xstrdup((const char *)sqlite3_column_text(st, 0));
+		o[cnt].name = xstrdup((const char *)sqlite3_column_text(st, 1));
+		o[cnt].tbl_name = xstrdup((const char *)sqlite3_column_text(st, 2));
+		o[cnt].sql = xstrdup((const char *)sqlite3_column_text(st, 3));
+		cnt++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_objects_free(o, cnt);
+		return fail(s, rc, "reading the schema", err);
+	}
+	*out = o;
+	*n = cnt;
+	return 0;
+}
+
+void store_objects_free(struct store_object *o, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(o[i].type);
+		free(o[i].name);
+		free(o[i].tbl_name);
+		free(o[i].sql);
+	}
+	free(o);
+}
+
+static int pragma_name_ok(const char *name)
+{
+	return strcmp(name, "user_version") == 0 ||
+	       strcmp(name, "application_id") == 0;
+}
+
+int store_get_pragma_int(struct store *s, const char *name, int64_t *v,
+			 struct buf *err)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!pragma_name_ok(name))
+		return -EINVAL;
+	buf_addf(&sql, "PRAGMA %s", name);
+	rc = sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = fail(s, rc, sql.data, err);
+	}
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+int store_set_pragma_int(struct store *s, const char *name, int64_t v,
+			 struct buf *err)
+{
+	struct buf sql = BUF_INIT;
+	int rc;
+
+	if (!pragma_name_ok(name))
+		return -EINVAL;
+	buf_addf(&sql, "PRAGMA %s = %lld", name, (long long)v);
+	rc = store_exec(s, sql.data, err);
+	buf_release(&sql);
+	return rc;
+}
+
+int store_exec(struct store *s, const char *sql, struct buf *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : fail(s, rc, "executing SQL", err);
+}
+
+int store_begin(struct store *s, int immediate, struct buf *err)
+{
+	return store_exec(s, immediate ? "BEGIN IMMEDIATE" : "BEGIN", err);
+}
+
+int store_commit(struct store *s, struct buf *err)
+{
+	return store_exec(s, "COMMIT", err);
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int64_t store_total_changes(struct store *s)
+{
+	return sqlite3_total_changes64(s->db);
+}
+
+int store_prepare(struct store *s, const char *sql, struct store_stmt **out,
+		  struct buf *err)
+{
+	struct store_stmt *st;
+	int rc;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		abort();
+	st->s = s;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st->st, NULL);
+	if (rc != SQLITE_OK) {
+		free(st);
+		return fail(s, rc, "preparing a query", err);
+	}
+	*out = st;
+	return 0;
+}
+
+int store_bind(struct store_stmt *st, int idx, const struct value *v)
+{
+	int rc = SQLITE_MISUSE;
+
+	switch (v->type) {
+	case V_NULL:
+		rc = sqlite3_bind_null(st->st, idx);
+		break;
+	case V_INT:
+		rc = sqlite3_bind_int64(st->st, idx, v->i);
+		break;
+	case V_REAL:
+		rc = sqlite3_bind_double(st->st, idx, v->r);
+		break;
+	case V_TEXT:
+		rc = sqlite3_bind_text64(st->st, idx, v->n ? v->s : "", v->n,
+					 SQLITE_STATIC, SQLITE_UTF8);
+		break;
+	case V_BLOB:
+		rc = sqlite3_bind_blob64(st->st, idx, v->n ? v->s : "", v->n,
+					 SQLITE_STATIC);
+		break;
+	}
+	return rc == SQLITE_OK ? 0 : store_errno(rc);
+}
+
+int store_step(struct store_stmt *st, struct buf *err)
+{
+	int rc = sqlite3_step(st->st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	rc = fail(st->s, rc, "running a query", err);
+	sqlite3_reset(st->st);
+	return rc;
+}
+
+int store_ncols(struct store_stmt *st)
+{
+	return sqlite3_column_count(st->st);
+}
+
+void store_column(struct store_stmt *st, int i, struct value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (sqlite3_column_type(st->st, i)) {
+	case SQLITE_INTEGER:
+		v->type = V_INT;
+		v->i = sqlite3_column_int64(st->st, i);
+		break;
+	case SQLITE_FLOAT:
+		v->type = V_REAL;
+		v->r = sqlite3_column_double(st->st, i);
+		break;
+	case SQLITE_TEXT:
+		v->type = V_TEXT;
+		v->s = (const char *)sqlite3_column_text(st->st, i);
+		v->n = (size_t)sqlite3_column_bytes(st->st, i);
+		break;
+	case SQLITE_BLOB:
+		v->type = V_BLOB;
+		v->s = sqlite3_column_blob(st->st, i);
+		v->n = (size_t)sqlite3_column_bytes(st->st, i);
+		if (!v->s)
+			v->s = "";
+		break;
+	default:
+		v->type = V_NULL;
+		break;
+	}
+}
+
+void store_reset(struct store_stmt *st)
+{
+	sqlite3_reset(st->st);
+	sqlite3_clear_bindings(st->st);
+}
+
+void store_finalize(struct store_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_finalize(st->st);
+	free(st);
+}

@@ -1,0 +1,111 @@
+/*
+ * store.h - the only door to SQLite.
+ *
+ * Everything that talks to a database goes through this module: opening,
+ * reading the live schema, streaming rows, prepared writes, transactions.
+ * No other file includes sqlite3.h.
+ *
+ * Errors: functions return 0 (or a row flag, see store_step) on success and
+ * a negative errno on failure, and append a human-readable reason to `err`
+ * when it is not NULL. SQLite result codes are mapped to errno in exactly
+ * one table (store_errno); the mapping is tested row by row.
+ *
+ * Ownership: a struct store owns its schema (store_schema()), statements
+ * belong to their store and must be finalized before store_close(). Values
+ * read from a statement point into SQLite's memory and stay valid only
+ * until the next step, reset or finalize of that statement.
+ */
+#ifndef ARCHIVEFS_STORE_H
+#define ARCHIVEFS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "value.h"
+
+struct store;
+struct store_stmt;
+
+enum {
+	STORE_RDONLY = 0,
+	STORE_RDWR = 1,
+	STORE_CREATE = 2,   /* with RDWR: create the file if missing */
+};
+
+struct store_col {
+	char *name;
+	char *decltype;     /* "" when none */
+	int notnull;
+	int pk;             /* 1-based position in the primary key, 0 if not */
+	int hidden;         /* generated or hidden: never archived nor written */
+};
+
+struct store_table {
+	char *name;
+	int ncols;
+	struct store_col *cols;
+	int npk;            /* columns in the declared primary key */
+	int *pk;            /* their indexes in cols[], in key order */
+	int rowid_key;      /* no primary key: rows are keyed by rowid */
+	int without_rowid;  /* a WITHOUT ROWID table */
+};
+
+struct store_schema {
+	int ntables;
+	struct store_table *tables;   /* in sqlite_schema order */
+};
+
+/* One row of sqlite_schema that a rebuild must replay. */
+struct store_object {
+	char *type;       /* "table", "index", "view", "trigger" */
+	char *name;
+	char *tbl_name;
+	char *sql;
+};
+
+int store_open(const char *path, int flags, struct store **out, struct buf *err);
+void store_close(struct store *s);
+const char *store_path(const struct store *s);
+
+/* The live schema of user tables: everything but sqlite_* internals and
+ * archivefs_* objects. Read at open; store_reload_schema() reads it again. */
+const struct store_schema *store_schema(struct store *s);
+int store_reload_schema(struct store *s, struct buf *err);
+const struct store_table *store_find_table(struct store *s, const char *name);
+
+/* The sqlite_schema rows to replay for a rebuild, in creation order
+ * (same exclusions). The caller frees them with store_objects_free(). */
+int store_objects(struct store *s, struct store_object **out, int *n,
+		  struct buf *err);
+void store_objects_free(struct store_object *o, int n);
+
+/* PRAGMA user_version and application_id. */
+int store_get_pragma_int(struct store *s, const char *name, int64_t *v,
+			 struct buf *err);
+int store_set_pragma_int(struct store *s, const char *name, int64_t v,
+			 struct buf *err);
+
+/* Run SQL with no results (may hold several statements). */
+int store_exec(struct store *s, const char *sql, struct buf *err);
+
+int store_begin(struct store *s, int immediate, struct buf *err);
+int store_commit(struct store *s, struct buf *err);
+void store_rollback(struct store *s);
+/* Rows changed by the whole connection so far (sqlite3_total_changes64). */
+int64_t store_total_changes(struct store *s);
+
+int store_prepare(struct store *s, const char *sql, struct store_stmt **out,
+		  struct buf *err);
+int store_bind(struct store_stmt *st, int idx, const struct value *v);
+/* 1: a row is ready, 0: done, <0: -errno (reason in err). */
+int store_step(struct store_stmt *st, struct buf *err);
+int store_ncols(struct store_stmt *st);
+void store_column(struct store_stmt *st, int i, struct value *v);
+void store_reset(struct store_stmt *st);
+void store_finalize(struct store_stmt *st);
+
+/* Map a SQLite result code to a negative errno (the one table). */
+int store_errno(int sqlite_code);
+
+#endif
