@@ -328,8 +328,12 @@ static int walk_home(struct walk *w, const struct home *h)
 		rc = 0;
 		buf_reset(&w->tmp);
 		layout_row_path(h, par.vals, par.rowid, &w->tmp);
-		if (h->kind == HOME_ROW || h->kind == HOME_GENERIC ||
-		    !buf_eq(&w->tmp, &w->path))
+		/* A new file when the path changes, for every kind of home:
+		 * rows whose keys share a name (a nullable primary key holding
+		 * NULL twice) come out next to each other and must share the
+		 * file, not be emitted twice under one path (the second would
+		 * replace the first on disk and the row would be lost). */
+		if (!buf_eq(&w->tmp, &w->path))
 			rc = start_file(w, h, par.vals, par.rowid, 0);
 		if (rc)
 			break;

@@ -17,6 +17,7 @@
  * Numbers are written and read with snprintf() and strtod(), which follow
  * LC_NUMERIC; archivefs never calls setlocale(), so that is the "C" locale.
  */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -44,11 +45,6 @@ static inline int is_name_start(int c)
 static inline int is_name_char(int c)
 {
 	return is_name_start(c) || is_digit(c);
-}
-
-static inline int is_ctrl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
 }
 
 static int hexval(int c)
@@ -383,15 +379,166 @@ void fmt_render_inline(struct buf *out, const struct value *v)
 }
 
 /*
- * The shortest of %.15g, %.16g, %.17g that strtod() reads back to the same
- * 64 bits (%.17g always does), with ".0" added to what would otherwise
- * read as an integer. Every NaN is written "NaN".
+ * Numbers. A REAL is written as the first of %.15g, %.16g and %.17g that
+ * strtod() reads back to the same bits. Doing that literally costs three
+ * snprintf() and three strtod() calls for most doubles, so instead:
+ *
+ *  - one snprintf("%.16e") gives the 17 correctly rounded digits D17;
+ *  - %.15g and %.16g are D17 rounded to 15 and 16 digits, which is what
+ *    printf would print unless the dropped digits of D17 are exactly
+ *    "50"/"5": rounding to nearest is monotonic and that midpoint lies on
+ *    the 17-digit grid, so any other D17 is on the same side of it as the
+ *    exact value. On the midpoint we ask snprintf() itself;
+ *  - whether a candidate reads back is decided by Clinger's fast path when
+ *    it applies (see fast_decimal()), else by strtod();
+ *  - %.17g always reads back and needs no check.
+ * tests/test_format.c compares this with the literal definition on many
+ * random doubles.
  */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define FAST_DECIMAL 1
+#else
+#define FAST_DECIMAL 0          /* excess precision would round twice */
+#endif
+
+static const double pow10_exact[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * Store the double nearest to m * 10^k, exactly as strtod() rounds it,
+ * when one IEEE operation on exact operands computes it (m <= 2^53,
+ * |k| <= 22: both m and 10^|k| are exact doubles, and a single correctly
+ * rounded multiply or divide is the correctly rounded result). Returns 0
+ * when it cannot; the caller then uses strtod().
+ */
+static int fast_decimal(uint64_t m, int k, double *out)
+{
+	if (!FAST_DECIMAL || m > ((uint64_t)1 << 53) || k < -22 || k > 22)
+		return 0;
+	if (k < 0)
+		*out = (double)m / pow10_exact[-k];
+	else
+		*out = (double)m * pow10_exact[k];
+	return 1;
+}
+
+/* Does the decimal d[0..n) x 10^(x-n+1) read back as exactly `a`? */
+static int reads_back(const char *d, int n, int x, double a)
+{
+	uint64_t m = 0;
+	double v;
+	char tmp[48];
+	int i;
+
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	for (i = 0; i < n; i++)
+		m = m * 10 + (uint64_t)(d[i] - '0');
+	if (!fast_decimal(m, x - (n - 1), &v)) {
+		snprintf(tmp, sizeof(tmp), "%.*se%d", n, d, x - (n - 1));
+		v = strtod(tmp, NULL);
+	}
+	return !memcmp(&v, &a, sizeof(a));
+}
+
+/*
+ * Round the 17 digits d[] (leading digit at 10^x) to `prec` digits c[],
+ * with the exponent of the result in *xc. Returns 0, leaving c[]
+ * undefined, when the dropped digits are exactly half a unit.
+ */
+static int round_digits(const char *d, int x, int prec, char *c, int *xc)
+{
+	int i, tie = d[prec] == '5', up;
+
+	for (i = prec + 1; i < 17 && tie; i++)
+		tie = d[i] == '0';
+	if (tie)
+		return 0;
+	up = d[prec] >= '5';
+	memcpy(c, d, (size_t)prec);
+	*xc = x;
+	if (!up)
+		return 1;
+	for (i = prec - 1; i >= 0 && c[i] == '9'; i--)
+		c[i] = '0';
+	if (i < 0) {
+		c[0] = '1';
+		(*xc)++;
+	} else {
+		c[i]++;
+	}
+	return 1;
+}
+
+/*
+ * Append what "%.*g" (precision `prec`) prints for the positive number
+ * with the `prec` significant digits d[] and exponent x, followed by the
+ * ".0" that marks an integral value as REAL.
+ */
+static void add_g(struct buf *out, const char *d, int prec, int x)
+{
+	char tmp[48], *p = tmp;
+	int n = prec, i, ax;
+
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	if (x < -4 || x >= prec) {
+		*p++ = d[0];
+		if (n > 1) {
+			*p++ = '.';
+			memcpy(p, d + 1, (size_t)n - 1);
+			p += n - 1;
+		}
+		*p++ = 'e';
+		*p++ = x < 0 ? '-' : '+';
+		ax = x < 0 ? -x : x;
+		if (ax >= 100)
+			*p++ = (char)('0' + ax / 100);
+		*p++ = (char)('0' + ax / 10 % 10);
+		*p++ = (char)('0' + ax % 10);
+	} else if (x >= 0) {
+		for (i = 0; i <= x; i++)
+			*p++ = i < n ? d[i] : '0';
+		*p++ = '.';
+		if (n > x + 1) {
+			memcpy(p, d + x + 1, (size_t)(n - x - 1));
+			p += n - x - 1;
+		} else {
+			*p++ = '0';
+		}
+	} else {
+		*p++ = '0';
+		*p++ = '.';
+		for (i = -1; i > x; i--)
+			*p++ = '0';
+		memcpy(p, d, (size_t)n);
+		p += n;
+	}
+	buf_add(out, tmp, (size_t)(p - tmp));
+}
+
+/* The literal definition, for the rare digits round_digits() cannot round. */
+static int add_g_slow(struct buf *out, double a, int prec)
+{
+	char tmp[48];
+	int len = snprintf(tmp, sizeof(tmp), "%.*g", prec, a);
+	double back = strtod(tmp, NULL);
+
+	if (memcmp(&back, &a, sizeof(a)))
+		return 0;
+	buf_add(out, tmp, (size_t)len);
+	if (!memchr(tmp, '.', (size_t)len) && !memchr(tmp, 'e', (size_t)len))
+		buf_add(out, ".0", 2);
+	return 1;
+}
+
 void fmt_render_real(struct buf *out, double r)
 {
-	char tmp[40];
-	int prec, len = 0;
-	double back;
+	char e17[48], d[17], c[17];
+	int len, x, xc, prec;
+	double a;
 
 	if (isnan(r)) {
 		buf_add(out, "NaN", 3);
@@ -404,17 +551,35 @@ void fmt_render_real(struct buf *out, double r)
 			buf_add(out, "-Inf", 4);
 		return;
 	}
-	for (prec = 15; prec <= 17; prec++) {
-		len = snprintf(tmp, sizeof(tmp), "%.*g", prec, r);
-		if (len <= 0 || (size_t)len >= sizeof(tmp))
-			bug("snprintf of a double");
-		back = strtod(tmp, NULL);
-		if (!memcmp(&back, &r, sizeof(r)))
-			break;
+	if (r == 0) {
+		if (signbit(r))
+			buf_add(out, "-0.0", 4);
+		else
+			buf_add(out, "0.0", 3);
+		return;
 	}
-	buf_add(out, tmp, (size_t)len);
-	if (!memchr(tmp, '.', (size_t)len) && !memchr(tmp, 'e', (size_t)len))
-		buf_add(out, ".0", 2);
+	if (r < 0)
+		buf_addch(out, '-');
+	a = fabs(r);
+	/* "d.dddddddddddddddde[+-]XX[X]" */
+	len = snprintf(e17, sizeof(e17), "%.16e", a);
+	if (len < 22 || len > 23 || e17[1] != '.' || e17[18] != 'e')
+		bug("unexpected %.16e output");
+	d[0] = e17[0];
+	memcpy(d + 1, e17 + 2, 16);
+	x = (int)strtol(e17 + 19, NULL, 10);
+	for (prec = 15; prec <= 16; prec++) {
+		if (!round_digits(d, x, prec, c, &xc)) {
+			if (add_g_slow(out, a, prec))
+				return;
+			continue;
+		}
+		if (reads_back(c, prec, xc, a)) {
+			add_g(out, c, prec, xc);
+			return;
+		}
+	}
+	add_g(out, d, 17, x);
 }
 
 static size_t skip_digits(const char *s, size_t i, size_t n)
@@ -515,6 +680,7 @@ static void *xrealloc_array(void *p, size_t *cap, size_t size)
 	return p;
 }
 
+__attribute__((format(printf, 4, 0)))
 static int failv(struct parser *p, int line, int col, const char *fmt,
 		 va_list ap)
 {
@@ -863,6 +1029,53 @@ static int parse_int(struct parser *p, size_t pos, size_t e, struct value *v)
 	return 0;
 }
 
+/*
+ * Read a REAL literal of the shape fmt_classify_bare() checked (not Inf or
+ * NaN) through fast_decimal() when it can: returns 0 when strtod() must.
+ */
+static int parse_decimal(const char *s, size_t n, double *out)
+{
+	size_t i = 0;
+	uint64_t m = 0;
+	int neg = s[0] == '-', nd = 0, k = 0, e = 0, eneg = 0;
+
+	for (i = (size_t)neg; i < n && is_digit((unsigned char)s[i]); i++) {
+		if (!m && s[i] == '0')
+			continue;
+		if (++nd > 19)
+			return 0;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && is_digit((unsigned char)s[i]); i++) {
+			k--;
+			if (!m && s[i] == '0')
+				continue;
+			if (++nd > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
+	if (i < n) {            /* [eE][+-]?[0-9]+ */
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			eneg = s[i++] == '-';
+		for (; i < n; i++) {
+			e = e * 10 + (s[i] - '0');
+			if (e > 100000)
+				return 0;
+		}
+	}
+	k += eneg ? -e : e;
+	if (!m)
+		k = 0;
+	if (!fast_decimal(m, k, out))
+		return 0;
+	if (neg)
+		*out = -*out;
+	return 1;
+}
+
 static int parse_real(struct parser *p, size_t pos, size_t e, struct value *v)
 {
 	const char *t = p->t;
@@ -882,6 +1095,8 @@ static int parse_real(struct parser *p, size_t pos, size_t e, struct value *v)
 		v->r = NAN;
 		return 0;
 	}
+	if (parse_decimal(t + pos, n, &v->r))
+		return 0;
 	/* strtod() wants a NUL-terminated copy: use the arena as scratch */
 	tmp = arena_reserve(p, n + 1);
 	memcpy(tmp, t + pos, n);

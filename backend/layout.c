@@ -369,7 +369,10 @@ static int four_digits(const char *p)
 /* Is p exactly "<key>.txt", a key names.c could have written? */
 static int key_file(const char *p)
 {
-	struct value key[16];
+	/* A name of at most NAMES_MAX bytes holds at most this many
+	 * components (one byte each, plus the commas): a key of more
+	 * columns than add_key()'s 16 must classify too. */
+	struct value key[NAMES_MAX / 2 + 1];
 	struct buf storage = BUF_INIT;
 	size_t n = strlen(p), count;
 	uint64_t hash;
@@ -377,7 +380,8 @@ static int key_file(const char *p)
 
 	if (n < 5 || strcmp(p + n - 4, ".txt") != 0 || memchr(p, '/', n))
 		return 0;
-	rc = names_parse_key(p, n - 4, key, 16, &count, &storage, &hash);
+	rc = names_parse_key(p, n - 4, key, sizeof(key) / sizeof(key[0]),
+			     &count, &storage, &hash);
 	buf_release(&storage);
 	return rc == NAMES_OK || rc == NAMES_HASHED;
 }
@@ -445,6 +449,7 @@ enum path_kind layout_classify(const struct layout *l, const char *path,
 			continue;
 		rest++;
 		if (match_home(h, rest)) {
+			buf_release(&b);
 			*home = h;
 			return PATH_CANONICAL;
 		}
