@@ -214,29 +214,25 @@ struct home *layout_home(const struct layout *l, const char *table)
 	return NULL;
 }
 
-/* Append the escaped key of a row: its primary key, or its rowid. */
+/*
+ * Append the key part of a row's file name: its first primary-key column
+ * (the whole key when the key has one column; rows that share it share a
+ * file), or its rowid for a table without a primary key.
+ */
 static void add_key(const struct home *h, const struct value *vals,
 		    int64_t rowid, struct buf *out)
 {
-	struct value key[16];
+	struct value k;
 	size_t start = out->len;
-	int n = h->t->npk;
 
 	if (h->t->rowid_key) {
-		key[0].type = V_INT;
-		key[0].i = rowid;
-		names_add_key(out, key, 1);
-	} else if (n <= 16) {
-		for (int i = 0; i < n; i++)
-			key[i] = vals[h->t->pk[i]];
-		names_add_key(out, key, (size_t)n);
+		memset(&k, 0, sizeof(k));
+		k.type = V_INT;
+		k.i = rowid;
 	} else {
-		for (int i = 0; i < n; i++) {
-			if (i)
-				buf_addch(out, ',');
-			names_add_key(out, &vals[h->t->pk[i]], 1);
-		}
+		k = vals[h->t->pk[0]];
 	}
+	names_add_key(out, &k, 1);
 	names_fit(out, start);
 }
 
@@ -315,11 +311,12 @@ void layout_title(const struct home *h, const struct value *vals,
 	} else if (h->kind == HOME_ROW || h->kind == HOME_GENERIC) {
 		if (h->t->rowid_key) {
 			buf_addf(&t, " rowid %lld", (long long)rowid);
+		} else if (h->t->npk > 1) {
+			buf_addf(&t, " rows whose %s is ", h->t->cols[h->t->pk[0]].name);
+			fmt_render_inline(&t, &vals[h->t->pk[0]]);
 		} else {
-			for (int i = 0; i < h->t->npk; i++) {
-				buf_addch(&t, ' ');
-				fmt_render_inline(&t, &vals[h->t->pk[i]]);
-			}
+			buf_addch(&t, ' ');
+			fmt_render_inline(&t, &vals[h->t->pk[0]]);
 		}
 	} else if (h->kind == HOME_MONTH) {
 		if (row_date(h, vals, &y, &m, &d))
@@ -369,10 +366,7 @@ static int four_digits(const char *p)
 /* Is p exactly "<key>.txt", a key names.c could have written? */
 static int key_file(const char *p)
 {
-	/* A name of at most NAMES_MAX bytes holds at most this many
-	 * components (one byte each, plus the commas): a key of more
-	 * columns than add_key()'s 16 must classify too. */
-	struct value key[NAMES_MAX / 2 + 1];
+	struct value key[1];
 	struct buf storage = BUF_INIT;
 	size_t n = strlen(p), count;
 	uint64_t hash;
@@ -380,10 +374,10 @@ static int key_file(const char *p)
 
 	if (n < 5 || strcmp(p + n - 4, ".txt") != 0 || memchr(p, '/', n))
 		return 0;
-	rc = names_parse_key(p, n - 4, key, sizeof(key) / sizeof(key[0]),
-			     &count, &storage, &hash);
+	/* A file name carries one key value (see add_key). */
+	rc = names_parse_key(p, n - 4, key, 1, &count, &storage, &hash);
 	buf_release(&storage);
-	return rc == NAMES_OK || rc == NAMES_HASHED;
+	return (rc == NAMES_OK && count == 1) || rc == NAMES_HASHED;
 }
 
 /* Is p exactly "<stem>.txt"? */
@@ -500,12 +494,14 @@ void layout_readme(const struct layout *l, struct buf *out)
 			buf_addf(out, "  %s/%s.txt\n", h->folder, h->d->stem);
 			break;
 		case HOME_GENERIC:
-			buf_addf(out, "  %s/<key>.txt\n", h->folder);
+			buf_addf(out, "  %s/<%s>.txt\n", h->folder,
+				 h->t->rowid_key ? "rowid" : h->t->npk > 1 ?
+				 "first key column" : "key");
 			break;
 		case HOME_CHILD:
 			continue;
 		}
-		what = h->d ? h->d->about : "a table no layout describes: one file per row";
+		what = h->d ? h->d->about : "a table no layout describes: one file per key";
 		buf_addf(out, "      %s: %s%s\n", h->t->name, what,
 			 h->secret ? " [mode 0600]" : "");
 		for (int c = 0; c < h->nchildren; c++)

@@ -26,7 +26,9 @@ enum home_kind {
 	HOME_MONTH,     /* rows per month:   <folder>/YYYY_MM_<stem>.txt */
 	HOME_SINGLE,    /* one file:         <folder>/<stem>.txt */
 	HOME_CHILD,     /* inside the parent row's file */
-	HOME_GENERIC,   /* one file per row: tables/<table>/<key>.txt */
+	HOME_GENERIC,   /* tables/<table>/<key>.txt: one file per value of the
+			   first key column (per row for a one-column key),
+			   or per rowid for a table without a primary key */
 };
 
 struct descriptor {
