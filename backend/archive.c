@@ -41,7 +41,7 @@ struct walk {
 	struct buf path;        /* its path ("" when none) */
 	struct buf tmp;
 	long file_rows;
-	unsigned mode, dir_mode;
+	unsigned mode;
 	long *rendered;         /* rows rendered per table index */
 };
 
@@ -213,7 +213,6 @@ static int flush_file(struct walk *w)
 	f.data = w->file.data;
 	f.len = w->file.len;
 	f.mode = w->mode;
-	f.dir_mode = w->dir_mode;
 	f.rows = w->file_rows;
 	rc = w->emit(w->ctx, &f, w->err);
 	buf_reset(&w->path);
@@ -231,12 +230,10 @@ static int start_file(struct walk *w, const struct home *h, const struct value *
 	if (rc)
 		return rc;
 	buf_add(&w->path, w->tmp.data, w->tmp.len);
-	w->mode = layout_file_mode(h->parent && orphans ? h->parent : h);
-	w->dir_mode = layout_dir_mode(h->parent && orphans ? h->parent : h);
-	if (orphans && h->secret) {
-		w->mode = layout_file_mode(h);
-		w->dir_mode = layout_dir_mode(h);
-	}
+	/* Orphans of a secret child, or of a secret parent, stay secret. */
+	w->mode = layout_file_mode(h);
+	if (orphans && h->parent->secret)
+		w->mode = layout_file_mode(h->parent);
 	layout_title(h, vals, rowid, orphans, &w->file);
 	return 0;
 }
@@ -505,7 +502,6 @@ int archive_walk(struct store *s, const struct layout *l,
 	f.data = w.file.data;
 	f.len = w.file.len;
 	f.mode = 0644;
-	f.dir_mode = 0755;
 	rc = emit(ctx, &f, err);
 	buf_reset(&w.file);
 	if (!rc)

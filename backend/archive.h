@@ -25,8 +25,7 @@ struct archive_file {
 	const char *path;      /* relative to the archive root */
 	const char *data;      /* the file's bytes (valid during the callback) */
 	size_t len;
-	unsigned mode;         /* 0644 or 0600 */
-	unsigned dir_mode;     /* for the folders leading to it: 0755 or 0700 */
+	unsigned mode;         /* 0644 or 0600; folders: layout_folder_mode() */
 	long rows;             /* rows it holds (0 for README) */
 };
 

@@ -65,9 +65,13 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int fail(const char *what, const struct buf *err)
+/* Print err (without its trailing newlines) and release it. */
+static int fail(const char *what, struct buf *err)
 {
+	while (err->len && err->data[err->len - 1] == '\n')
+		buf_truncate(err, err->len - 1);
 	fprintf(stderr, "archivefs: %s: %s\n", what, err->len ? err->data : "failed");
+	buf_release(err);
 	return EXIT_FAIL;
 }
 
@@ -224,6 +228,7 @@ static int cmd_demo(int argc, char **argv)
 static int open_bound(const char *db, int flags, struct store **s,
 		      struct layout *l, struct buf *err)
 {
+	struct buf e = BUF_INIT;
 	struct stat st;
 	int rc;
 
@@ -231,14 +236,19 @@ static int open_bound(const char *db, int flags, struct store **s,
 		buf_addf(err, "%s: %s", db, strerror(errno));
 		return -errno;
 	}
-	rc = store_open(db, flags, s, err);
-	if (rc)
-		return rc;
-	rc = layout_bind(l, store_schema(*s), err);
-	if (rc) {
-		store_close(*s);
-		*s = NULL;
+	rc = store_open(db, flags, s, &e);
+	if (!rc) {
+		rc = layout_bind(l, store_schema(*s), &e);
+		if (rc) {
+			store_close(*s);
+			*s = NULL;
+		}
 	}
+	/* Name the file: "file is not a database" alone does not say which. */
+	if (rc && strncmp(e.data, db, strlen(db)) != 0)
+		buf_addf(err, "%s: ", db);
+	buf_add(err, e.data, e.len);
+	buf_release(&e);
 	return rc;
 }
 
@@ -300,6 +310,7 @@ static int cmd_import(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "archivefs: import: %s\n", err.data);
 		fprintf(stderr, "archivefs: import failed; %s was not changed\n", pos[1]);
+		buf_release(&err);
 		return EXIT_FAIL;
 	}
 	if (!quiet)

@@ -15,6 +15,13 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 /* Read the names in folder `path` (relative to root), sorted. */
 static int read_names(int root, const char *path, char ***names, size_t *n,
 		      struct buf *err)
@@ -34,8 +41,10 @@ static int read_names(int root, const char *path, char ***names, size_t *n,
 		buf_addf(err, "cannot open folder %s: %s", *path ? path : ".", strerror(e2));
 		return -e2;
 	}
-	errno = 0;
-	while ((e = readdir(d))) {
+	for (;;) {
+		errno = 0;
+		if (!(e = readdir(d)))
+			break;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (*n == cap) {
@@ -48,16 +57,22 @@ static int read_names(int root, const char *path, char ***names, size_t *n,
 		if (!(*names)[*n - 1])
 			abort();
 	}
+	/* A folder that could not be listed to its end is an error, not a
+	 * shorter listing (verify would miss extras, prune would miss files). */
+	if (errno) {
+		int e2 = errno;
+		closedir(d);
+		buf_addf(err, "cannot list folder %s: %s", *path ? path : ".", strerror(e2));
+		free_names(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return -e2;
+	}
 	closedir(d);
-	qsort(*names, *n, sizeof(**names), cmp_names);
+	/* An empty folder has no array: qsort(NULL, 0) is undefined. */
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_names);
 	return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 }
 
 static int walk(int root, struct buf *path, dirwalk_fn fn, void *ctx,

@@ -101,6 +101,30 @@ out:
 	return rc;
 }
 
+int diskfile_mkdir(int root, const char *path, unsigned mode, struct buf *err)
+{
+	struct stat st;
+
+	if (mkdirat(root, path, mode & 07777) == 0) {
+		/* the umask may have narrowed it */
+		if (fchmodat(root, path, mode & 07777, 0) < 0)
+			return sys_fail(err, "cannot set the mode of folder", path);
+		return 1;
+	}
+	if (errno != EEXIST)
+		return sys_fail(err, "cannot create folder", path);
+	if (fstatat(root, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return sys_fail(err, "cannot stat folder", path);
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return sys_fail(err, "cannot create folder", path);
+	}
+	if ((st.st_mode & 07777) != (mode & 07777) &&
+	    fchmodat(root, path, mode & 07777, 0) < 0)
+		return sys_fail(err, "cannot set the mode of folder", path);
+	return 0;
+}
+
 int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err)
 {
 	struct buf dir = BUF_INIT;
@@ -136,7 +160,9 @@ int diskfile_same(int root, const char *path, const char *data, size_t len,
 	size_t off = 0;
 	int fd, rc = 1;
 
-	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO at the path must not block the open (it is
+	 * not a regular file, so it differs). */
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ELOOP)
 			return 0;
@@ -177,11 +203,18 @@ int diskfile_read(int root, const char *path, struct buf *out, struct buf *err)
 	int fd, rc = 0;
 
 	buf_reset(out);
-	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(root, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return sys_fail(err, "cannot open", path);
 	if (fstat(fd, &st) < 0) {
 		rc = sys_fail(err, "cannot stat", path);
+		goto out;
+	}
+	/* A FIFO or device would block or never end: only files are read. */
+	if (!S_ISREG(st.st_mode)) {
+		if (err)
+			buf_addf(err, "cannot read %s: not a regular file", path);
+		rc = -EINVAL;
 		goto out;
 	}
 	if ((unsigned long long)st.st_size >= BUF_MAX) {

@@ -25,6 +25,12 @@
 int diskfile_replace(int root, const char *path, const char *data, size_t len,
 		     unsigned mode, int flags, struct buf *err);
 
+/*
+ * Make `path` a folder with exactly `mode`: create it (1), or fix the mode
+ * of an existing folder (0). Something else at `path` is -ENOTDIR.
+ */
+int diskfile_mkdir(int root, const char *path, unsigned mode, struct buf *err);
+
 /* Create the folders leading to `path` (not its last component) with
  * `mode`; existing folders are left as they are. */
 int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err);

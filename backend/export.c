@@ -7,12 +7,20 @@
  * does not block the rest, but the run then fails. Durability comes at the
  * end: syncfs() of the target filesystem, then fsync of each folder whose
  * entries changed (the renames).
+ *
+ * Two threads share the work: the caller's thread reads SQLite and renders
+ * (archive_walk), a writer thread does the file system side. They meet in
+ * a queue of rendered files bounded to QUEUE_BYTES, so memory stays small
+ * whatever the database size. Only the writer touches the target folder
+ * and the write statistics; only the renderer touches SQLite.
  */
 #include "export.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,8 +31,27 @@
 #include "progress.h"
 #include "strset.h"
 
+#define QUEUE_BYTES ((size_t)32 << 20)
+
+struct job {
+	struct job *next;
+	char *path;             /* points into the same allocation */
+	char *data;
+	size_t len;
+	unsigned mode;
+};
+
 struct export_ctx {
 	int root;
+	const struct layout *l;
+	/* the queue between the renderer and the writer */
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct job *head, *tail;
+	size_t queued;            /* bytes in the queue */
+	int closed;               /* renderer is done */
+	int stop;                 /* writer hit a fatal error */
+	struct buf werr;          /* writer's error messages */
 	const struct export_opts *o;
 	struct export_stats *st;
 	struct strset paths;      /* every rendered path (for --prune) */
@@ -46,11 +73,16 @@ static void mark_dirty(struct export_ctx *x, const char *path)
 	strset_add(&x->dirty, x->tmp.data);
 }
 
-static int ensure_dirs(struct export_ctx *x, const char *path, unsigned mode,
-		       struct buf *err)
+/*
+ * Make sure every folder leading to `path` exists with the mode the layout
+ * gives it (private where secrets live), top down, once per run. A folder
+ * created here is a new entry of its parent: the parent gets fsynced.
+ */
+static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 {
 	const char *slash = strrchr(path, '/');
-	int rc;
+	char *p, *next;
+	int rc = 0;
 
 	if (!slash)
 		return 0;
@@ -58,53 +90,135 @@ static int ensure_dirs(struct export_ctx *x, const char *path, unsigned mode,
 	buf_add(&x->tmp, path, (size_t)(slash - path));
 	if (strset_has(&x->dirs, x->tmp.data))
 		return 0;
-	rc = diskfile_mkdirs(x->root, path, mode, err);
-	if (rc)
-		return rc;
-	/* New folders are new entries of their parents. */
-	for (char *p = x->tmp.data; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		strset_add(&x->dirty, x->tmp.data);
-		*p = '/';
+	for (p = x->tmp.data; !rc; p = next + 1) {
+		size_t len;
+		next = strchr(p, '/');
+		len = next ? (size_t)(next - x->tmp.data) : x->tmp.len;
+		x->tmp.data[len] = '\0';
+		if (!strset_has(&x->dirs, x->tmp.data)) {
+			rc = diskfile_mkdir(x->root, x->tmp.data,
+					    layout_folder_mode(x->l, x->tmp.data, len), err);
+			if (rc == 1) {
+				const char *up = strrchr(x->tmp.data, '/');
+				char *parent = strndup(x->tmp.data,
+						       up ? (size_t)(up - x->tmp.data) : 0);
+				if (!parent)
+					abort();
+				strset_add(&x->dirty, parent);
+				free(parent);
+				rc = 0;
+			}
+			if (!rc)
+				strset_add(&x->dirs, x->tmp.data);
+		}
+		if (next)
+			x->tmp.data[len] = '/';
+		if (!next)
+			break;
 	}
-	strset_add(&x->dirty, "");
-	strset_add(&x->dirs, x->tmp.data);
+	return rc;
+}
+
+/* Writer side: put one rendered file on disk if it differs. */
+static int write_one(struct export_ctx *x, const struct job *j, struct buf *err)
+{
+	int rc;
+
+	rc = ensure_dirs(x, j->path, err);
+	if (!rc)
+		rc = diskfile_same(x->root, j->path, j->data, j->len, j->mode, err);
+	if (rc == 1) {
+		x->st->unchanged++;
+		return 0;
+	}
+	if (rc == 0) {
+		rc = diskfile_replace(x->root, j->path, j->data, j->len, j->mode, 0, err);
+		if (!rc) {
+			x->st->written++;
+			mark_dirty(x, j->path);
+			return 0;
+		}
+	}
+	buf_addch(err, '\n');
+	x->st->failed++;
+	if (!x->first_rc)
+		x->first_rc = rc;
+	/* A full disk or read-only target will fail every file. */
+	if (rc == -ENOSPC || rc == -EROFS || rc == -EDQUOT || x->st->failed >= 20)
+		return rc;
 	return 0;
 }
 
+static void *writer(void *arg)
+{
+	struct export_ctx *x = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (!x->head && !x->closed)
+			pthread_cond_wait(&x->more, &x->mu);
+		j = x->head;
+		if (!j)
+			break;
+		x->head = j->next;
+		if (!x->head)
+			x->tail = NULL;
+		pthread_mutex_unlock(&x->mu);
+		int rc = x->stop ? 0 : write_one(x, j, &x->werr);
+		pthread_mutex_lock(&x->mu);
+		if (rc)
+			x->stop = rc;
+		x->queued -= j->len;
+		pthread_cond_signal(&x->room);
+		free(j);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/* Renderer side: queue a copy of the file for the writer. */
 static int emit(void *ctx, const struct archive_file *f, struct buf *err)
 {
 	struct export_ctx *x = ctx;
+	size_t plen = strlen(f->path) + 1;
+	struct job *j;
 	int rc;
 
+	(void)err;
 	x->st->files++;
 	x->st->rows += f->rows;
 	x->st->bytes += f->len;
 	if (x->o->prune)
 		strset_add(&x->paths, f->path);
-	rc = ensure_dirs(x, f->path, f->dir_mode, err);
-	if (!rc)
-		rc = diskfile_same(x->root, f->path, f->data, f->len, f->mode, err);
-	if (rc == 1) {
-		x->st->unchanged++;
-	} else if (rc == 0) {
-		rc = diskfile_replace(x->root, f->path, f->data, f->len, f->mode, 0, err);
-		if (!rc) {
-			x->st->written++;
-			mark_dirty(x, f->path);
-		}
+	j = malloc(sizeof(*j) + plen + f->len);
+	if (!j)
+		abort();
+	j->next = NULL;
+	j->path = (char *)(j + 1);
+	j->data = j->path + plen;
+	memcpy(j->path, f->path, plen);
+	memcpy(j->data, f->data, f->len);
+	j->len = f->len;
+	j->mode = f->mode;
+	pthread_mutex_lock(&x->mu);
+	while (x->queued && x->queued + f->len > QUEUE_BYTES && !x->stop)
+		pthread_cond_wait(&x->room, &x->mu);
+	rc = x->stop;
+	if (!rc) {
+		if (x->tail)
+			x->tail->next = j;
+		else
+			x->head = j;
+		x->tail = j;
+		x->queued += f->len;
+		pthread_cond_signal(&x->more);
 	}
-	if (rc < 0) {
-		buf_addch(err, '\n');
-		x->st->failed++;
-		if (!x->first_rc)
-			x->first_rc = rc;
-		/* A full disk or read-only target will fail every file. */
-		if (rc == -ENOSPC || rc == -EROFS || rc == -EDQUOT || x->st->failed >= 20)
-			return rc;
-	}
+	pthread_mutex_unlock(&x->mu);
+	if (rc)
+		free(j);
 	progress_update(&x->prog, x->st->rows, "rows");
-	return 0;
+	return rc;
 }
 
 static int prune_one(void *ctx, const char *path, const struct stat *st,
@@ -152,11 +266,13 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	       struct buf *err)
 {
 	struct export_ctx x;
+	pthread_t tid;
 	long total = 0;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
 	memset(&x, 0, sizeof(x));
+	x.l = l;
 	x.o = o;
 	x.st = stats;
 	strset_init(&x.paths);
@@ -175,7 +291,31 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	if (o->progress)
 		archive_count_rows(s, l, &total, NULL);
 	progress_start(&x.prog, o->progress, "export", total);
+	pthread_mutex_init(&x.mu, NULL);
+	pthread_cond_init(&x.more, NULL);
+	pthread_cond_init(&x.room, NULL);
+	buf_init(&x.werr);
+	if (pthread_create(&tid, NULL, writer, &x) != 0) {
+		buf_addstr(err, "cannot start the writer thread");
+		rc = -EAGAIN;
+		goto out;
+	}
 	rc = archive_walk(s, l, emit, &x, err);
+	pthread_mutex_lock(&x.mu);
+	x.closed = 1;
+	pthread_cond_signal(&x.more);
+	pthread_mutex_unlock(&x.mu);
+	pthread_join(tid, NULL);
+	/* The writer's own reasons come first: they are why a walk stopped. */
+	if (x.werr.len) {
+		struct buf mine = BUF_INIT;
+		buf_add(&mine, err->data, err->len);
+		buf_reset(err);
+		buf_add(err, x.werr.data, x.werr.len);
+		if (mine.len && (!x.stop || rc != x.stop))
+			buf_add(err, mine.data, mine.len);
+		buf_release(&mine);
+	}
 	if (!rc)
 		rc = x.first_rc;
 	if (!rc && o->prune) {
@@ -189,7 +329,12 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 		if (!rc)
 			rc = r;
 	}
+out:
 	progress_done(&x.prog);
+	pthread_mutex_destroy(&x.mu);
+	pthread_cond_destroy(&x.more);
+	pthread_cond_destroy(&x.room);
+	buf_release(&x.werr);
 	close(x.root);
 	strset_release(&x.paths);
 	strset_release(&x.dirs);

@@ -37,14 +37,32 @@ static inline int is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static inline int is_name_start(int c)
+/* Bytes of bare names: 1 may start one, 2 may continue one. */
+#define NS 3
+#define NC 2
+static const unsigned char name_class[256] = {
+	['0'] = NC, ['1'] = NC, ['2'] = NC, ['3'] = NC, ['4'] = NC,
+	['5'] = NC, ['6'] = NC, ['7'] = NC, ['8'] = NC, ['9'] = NC,
+	['A'] = NS, ['B'] = NS, ['C'] = NS, ['D'] = NS, ['E'] = NS, ['F'] = NS,
+	['G'] = NS, ['H'] = NS, ['I'] = NS, ['J'] = NS, ['K'] = NS, ['L'] = NS,
+	['M'] = NS, ['N'] = NS, ['O'] = NS, ['P'] = NS, ['Q'] = NS, ['R'] = NS,
+	['S'] = NS, ['T'] = NS, ['U'] = NS, ['V'] = NS, ['W'] = NS, ['X'] = NS,
+	['Y'] = NS, ['Z'] = NS, ['_'] = NS,
+	['a'] = NS, ['b'] = NS, ['c'] = NS, ['d'] = NS, ['e'] = NS, ['f'] = NS,
+	['g'] = NS, ['h'] = NS, ['i'] = NS, ['j'] = NS, ['k'] = NS, ['l'] = NS,
+	['m'] = NS, ['n'] = NS, ['o'] = NS, ['p'] = NS, ['q'] = NS, ['r'] = NS,
+	['s'] = NS, ['t'] = NS, ['u'] = NS, ['v'] = NS, ['w'] = NS, ['x'] = NS,
+	['y'] = NS, ['z'] = NS,
+};
+
+static inline int is_name_start(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return name_class[c] == NS;
 }
 
-static inline int is_name_char(int c)
+static inline int is_name_char(unsigned char c)
 {
-	return is_name_start(c) || is_digit(c);
+	return name_class[c] != 0;
 }
 
 static int hexval(int c)
@@ -56,6 +74,33 @@ static int hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/*
+ * Appending to a struct buf without a call when there is room (the common
+ * case); buf_add() and buf_addch() when it must grow.
+ */
+static inline void put(struct buf *b, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	if (b->len + n < b->cap) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else {
+		buf_add(b, p, n);
+	}
+}
+
+static inline void putch(struct buf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+	} else {
+		buf_addch(b, c);
+	}
 }
 
 __attribute__((noreturn))
@@ -115,6 +160,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return 0;
 }
 
+#define H8 0x8080808080808080ULL
+
 /*
  * Is s[0..n) valid UTF-8 without control characters (TAB allowed when
  * allow_tab)? The common all-ASCII case costs one compare per byte.
@@ -123,10 +170,25 @@ static int clean_utf8(const char *s, size_t n, int allow_tab)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k;
+	uint64_t w;
 
 	while (i < n) {
 		unsigned char c = u[i];
 
+		/*
+		 * Eight bytes at a time while they are all printable ASCII:
+		 * no high bit, each byte + 0x60 has its high bit (>= 0x20),
+		 * and none + 1 has it (not 0x7f). No carry crosses a byte
+		 * once high bits are known clear.
+		 */
+		if (n - i >= 8) {
+			memcpy(&w, u + i, 8);
+			if (!(w & H8) && ((w + 0x6060606060606060ULL) & H8) == H8 &&
+			    !((w + 0x0101010101010101ULL) & H8)) {
+				i += 8;
+				continue;
+			}
+		}
 		if (c >= 0x20 && c < 0x7f) {
 			i++;
 			continue;
@@ -157,7 +219,7 @@ static void add_hex_escape(struct buf *out, unsigned char c)
 {
 	char e[4] = { '\\', 'x', hexdigits[c >> 4], hexdigits[c & 15] };
 
-	buf_add(out, e, 4);
+	put(out, e, 4);
 }
 
 /*
@@ -177,9 +239,9 @@ static void add_escaped(struct buf *out, const char *s, size_t n,
 		if (c >= 0x20 && c < 0x7f) {
 			if ((c == '\\' && mode != ESC_COMMENT) ||
 			    (c == '"' && mode == ESC_QUOTED)) {
-				buf_add(out, s + run, i - run);
-				buf_addch(out, '\\');
-				buf_addch(out, c);
+				put(out, s + run, i - run);
+				putch(out, '\\');
+				putch(out, c);
 				run = ++i;
 				continue;
 			}
@@ -190,32 +252,33 @@ static void add_escaped(struct buf *out, const char *s, size_t n,
 			i += k;
 			continue;
 		}
-		buf_add(out, s + run, i - run);
+		put(out, s + run, i - run);
 		if (mode != ESC_COMMENT && c == '\t')
-			buf_add(out, "\\t", 2);
+			put(out, "\\t", 2);
 		else if (mode != ESC_COMMENT && c == '\r')
-			buf_add(out, "\\r", 2);
+			put(out, "\\r", 2);
 		else if (mode != ESC_COMMENT && c == '\n')
-			buf_add(out, "\\n", 2);
+			put(out, "\\n", 2);
 		else
 			add_hex_escape(out, c);
 		run = ++i;
 	}
-	buf_add(out, s + run, i - run);
+	if (i > run)
+		put(out, s + run, i - run);
 }
 
 static void add_quoted(struct buf *out, const char *s, size_t n)
 {
-	buf_addch(out, '"');
+	putch(out, '"');
 	add_escaped(out, s, n, ESC_QUOTED);
-	buf_addch(out, '"');
+	putch(out, '"');
 }
 
 /* A table or field name: bare when it is a bare name, else quoted. */
 static void add_name(struct buf *out, const char *s, size_t n)
 {
 	if (is_bare_name(s, n))
-		buf_add(out, s, n);
+		put(out, s, n);
 	else
 		add_quoted(out, s, n);
 }
@@ -231,7 +294,7 @@ static void add_int(struct buf *out, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	buf_add(out, p, (size_t)(tmp + sizeof(tmp) - p));
+	put(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void add_blob(struct buf *out, const char *s, size_t n)
@@ -273,24 +336,24 @@ static int text_is_bare(const char *s, size_t n)
 static void add_body_line(struct buf *out, const char *s, size_t n)
 {
 	if (!n) {
-		buf_add(out, "|\n", 2);
+		put(out, "|\n", 2);
 		return;
 	}
 	if (s[n - 1] != ' ' && s[n - 1] != '\t' && clean_utf8(s, n, 1)) {
-		buf_add(out, "| ", 2);
-		buf_add(out, s, n);
-		buf_addch(out, '\n');
+		put(out, "| ", 2);
+		put(out, s, n);
+		putch(out, '\n');
 		return;
 	}
-	buf_add(out, "\\ ", 2);
+	put(out, "\\ ", 2);
 	if (s[n - 1] == ' ') {
 		/* so that stripping trailing blanks cannot change the text */
 		add_escaped(out, s, n - 1, ESC_BODY);
-		buf_add(out, "\\x20", 4);
+		put(out, "\\x20", 4);
 	} else {
 		add_escaped(out, s, n, ESC_BODY);
 	}
-	buf_addch(out, '\n');
+	putch(out, '\n');
 }
 
 /* Body lines of a non-empty text: one per LF-separated piece. */
@@ -312,19 +375,19 @@ static void add_body(struct buf *out, const char *s, size_t n)
 void fmt_render_comment(struct buf *out, const char *text, size_t len)
 {
 	if (!len) {
-		buf_add(out, "#\n", 2);
+		put(out, "#\n", 2);
 		return;
 	}
-	buf_add(out, "# ", 2);
+	put(out, "# ", 2);
 	add_escaped(out, text, len, ESC_COMMENT);
-	buf_addch(out, '\n');
+	putch(out, '\n');
 }
 
 void fmt_render_record(struct buf *out, const char *table, size_t len)
 {
-	buf_add(out, "\n[", 2);
+	put(out, "\n[", 2);
 	add_name(out, table, len);
-	buf_add(out, "]\n", 2);
+	put(out, "]\n", 2);
 }
 
 /*
@@ -339,25 +402,25 @@ void fmt_render_field(struct buf *out, const char *name, size_t len,
 	if (flags & FMT_PSEUDO) {
 		if (!is_bare_name(name, len))
 			bug("pseudo-column name is not a bare name");
-		buf_addch(out, '@');
+		putch(out, '@');
 	}
 	add_name(out, name, len);
 	if (v->type == V_TEXT && v->n &&
 	    ((flags & FMT_BODY) || memchr(v->s, '\n', v->n))) {
-		buf_add(out, ":\n", 2);
+		put(out, ":\n", 2);
 		add_body(out, v->s, v->n);
 		return;
 	}
-	buf_add(out, ": ", 2);
+	put(out, ": ", 2);
 	fmt_render_inline(out, v);
-	buf_addch(out, '\n');
+	putch(out, '\n');
 }
 
 void fmt_render_inline(struct buf *out, const struct value *v)
 {
 	switch (v->type) {
 	case V_NULL:
-		buf_add(out, "NULL", 4);
+		put(out, "NULL", 4);
 		return;
 	case V_INT:
 		add_int(out, v->i);
@@ -367,7 +430,7 @@ void fmt_render_inline(struct buf *out, const struct value *v)
 		return;
 	case V_TEXT:
 		if (text_is_bare(v->s, v->n))
-			buf_add(out, v->s, v->n);
+			put(out, v->s, v->n);
 		else
 			add_quoted(out, v->s, v->n);
 		return;
@@ -474,13 +537,14 @@ static int round_digits(const char *d, int x, int prec, char *c, int *xc)
 
 /*
  * Append what "%.*g" (precision `prec`) prints for the positive number
- * with the `prec` significant digits d[] and exponent x, followed by the
- * ".0" that marks an integral value as REAL.
+ * with the n <= prec significant digits d[] and exponent x (the leading
+ * digit's power of ten), followed by the ".0" that marks an integral
+ * value as REAL.
  */
-static void add_g(struct buf *out, const char *d, int prec, int x)
+static void add_g(struct buf *out, const char *d, int n, int x, int prec)
 {
 	char tmp[48], *p = tmp;
-	int n = prec, i, ax;
+	int i, ax;
 
 	while (n > 1 && d[n - 1] == '0')
 		n--;
@@ -516,7 +580,7 @@ static void add_g(struct buf *out, const char *d, int prec, int x)
 		memcpy(p, d, (size_t)n);
 		p += n;
 	}
-	buf_add(out, tmp, (size_t)(p - tmp));
+	put(out, tmp, (size_t)(p - tmp));
 }
 
 /* The literal definition, for the rare digits round_digits() cannot round. */
@@ -528,10 +592,52 @@ static int add_g_slow(struct buf *out, double a, int prec)
 
 	if (memcmp(&back, &a, sizeof(a)))
 		return 0;
-	buf_add(out, tmp, (size_t)len);
+	put(out, tmp, (size_t)len);
 	if (!memchr(tmp, '.', (size_t)len) && !memchr(tmp, 'e', (size_t)len))
-		buf_add(out, ".0", 2);
+		put(out, ".0", 2);
 	return 1;
+}
+
+/*
+ * The common REAL that is a short decimal (0.95, 12.5, 3.0), without
+ * printf: if m * 10^-k, m < 10^15, reads back as a (checked exactly by
+ * fast_decimal()), then it is within half an ulp of a, far less than half
+ * a unit in the 15th digit, so it is also a rounded to 15 digits: what
+ * %.15g prints. The guesses m = round(a * 10^k) only need to be good
+ * enough to find it. Returns 0 for any other a (0 < a).
+ */
+static int add_short_decimal(struct buf *out, double a)
+{
+	char d[24];
+	double x, m, v;
+	uint64_t u;
+	int k, n;
+
+	if (!FAST_DECIMAL || !(a < 1e15) || a < 1e-7)
+		return 0;
+	for (k = 0; k <= 22; k++) {
+		x = a * pow10_exact[k];
+		if (x >= 1e15)
+			return 0;
+		u = (uint64_t)(x + 0.5);        /* exact: x < 2^50 */
+		m = (double)u;
+		if (!u || fabs(x - m) > x * 0x1p-50)
+			continue;
+		if (!fast_decimal(u, -k, &v) || memcmp(&v, &a, sizeof(a)))
+			continue;
+		n = 0;
+		for (; u; u /= 10)
+			d[n++] = (char)('0' + u % 10);
+		for (int i = 0; i < n / 2; i++) {
+			char t = d[i];
+
+			d[i] = d[n - 1 - i];
+			d[n - 1 - i] = t;
+		}
+		add_g(out, d, n, n - 1 - k, 15);
+		return 1;
+	}
+	return 0;
 }
 
 void fmt_render_real(struct buf *out, double r)
@@ -541,26 +647,28 @@ void fmt_render_real(struct buf *out, double r)
 	double a;
 
 	if (isnan(r)) {
-		buf_add(out, "NaN", 3);
+		put(out, "NaN", 3);
 		return;
 	}
 	if (isinf(r)) {
 		if (r > 0)
-			buf_add(out, "Inf", 3);
+			put(out, "Inf", 3);
 		else
-			buf_add(out, "-Inf", 4);
+			put(out, "-Inf", 4);
 		return;
 	}
 	if (r == 0) {
 		if (signbit(r))
-			buf_add(out, "-0.0", 4);
+			put(out, "-0.0", 4);
 		else
-			buf_add(out, "0.0", 3);
+			put(out, "0.0", 3);
 		return;
 	}
 	if (r < 0)
-		buf_addch(out, '-');
+		putch(out, '-');
 	a = fabs(r);
+	if (add_short_decimal(out, a))
+		return;
 	/* "d.dddddddddddddddde[+-]XX[X]" */
 	len = snprintf(e17, sizeof(e17), "%.16e", a);
 	if (len < 22 || len > 23 || e17[1] != '.' || e17[18] != 'e')
@@ -575,11 +683,11 @@ void fmt_render_real(struct buf *out, double r)
 			continue;
 		}
 		if (reads_back(c, prec, xc, a)) {
-			add_g(out, c, prec, xc);
+			add_g(out, c, prec, xc, prec);
 			return;
 		}
 	}
-	add_g(out, d, 17, x);
+	add_g(out, d, 17, x, 17);
 }
 
 static size_t skip_digits(const char *s, size_t i, size_t n)
@@ -866,16 +974,22 @@ static size_t parse_name(struct parser *p, size_t pos, size_t e,
 	return j;
 }
 
+/* A hash of a whole name, eight bytes at a step. */
 static uint64_t name_hash(const char *s, size_t n, int pseudo)
 {
-	uint64_t h = 14695981039346656037ULL ^ (uint64_t)pseudo;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL * (n * 2 + (uint64_t)pseudo + 1), w;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	return h;
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	return h ^ (h >> 29);
 }
 
 static int same_name(const struct fmt_field *a, const struct fmt_field *b)

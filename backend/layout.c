@@ -299,6 +299,35 @@ unsigned layout_dir_mode(const struct home *h)
 	return h->secret ? 0700 : 0755;
 }
 
+/* Does `folder` (len bytes) hold `inner`, or is it `inner` itself? */
+static int folder_holds(const char *folder, size_t len, const char *inner)
+{
+	return strncmp(inner, folder, len) == 0 &&
+	       (inner[len] == '\0' || inner[len] == '/');
+}
+
+unsigned layout_folder_mode(const struct layout *l, const char *folder, size_t len)
+{
+	struct buf orphans = BUF_INIT;
+	unsigned mode = 0755;
+
+	for (int i = 0; i < l->nhomes && mode == 0755; i++) {
+		const struct home *h = &l->homes[i];
+		if (!h->secret)
+			continue;
+		if (folder_holds(folder, len, h->folder))
+			mode = 0700;
+		if (h->kind == HOME_CHILD) {
+			buf_reset(&orphans);
+			buf_addf(&orphans, "%s/orphans", h->parent->folder);
+			if (folder_holds(folder, len, orphans.data))
+				mode = 0700;
+		}
+	}
+	buf_release(&orphans);
+	return mode;
+}
+
 void layout_title(const struct home *h, const struct value *vals,
 		  int64_t rowid, int orphans, struct buf *out)
 {

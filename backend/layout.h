@@ -89,10 +89,18 @@ void layout_row_path(const struct home *h, const struct value *vals,
 /* Append the path of the file holding the orphans of child home `h`. */
 void layout_orphans_path(const struct home *h, struct buf *out);
 
-/* Mode bits for a file of home `h` (0644 or 0600) and for its folders
+/* Mode bits for a file of home `h` (0644 or 0600) and for its own folder
  * (0755 or 0700). */
 unsigned layout_file_mode(const struct home *h);
 unsigned layout_dir_mode(const struct home *h);
+
+/*
+ * Mode bits for the folder folder[0..len) of the tree: 0700 when it, or a
+ * folder inside it, holds bearer secrets (the files of a secret home, or
+ * the orphans of a secret child), else 0755. Folders shared by secret and
+ * plain homes (auth/) are therefore private.
+ */
+unsigned layout_folder_mode(const struct layout *l, const char *folder, size_t len);
 
 /* The title comment of a file of home `h` whose first row is `vals`. */
 void layout_title(const struct home *h, const struct value *vals,
