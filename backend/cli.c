@@ -286,6 +286,7 @@ static int cmd_export(int argc, char **argv)
 			st.rows, (double)st.bytes / 1e6, progress_now() - t0);
 	if (rc)
 		return fail("export", &err);
+	buf_release(&err);   /* a successful run may still have left notes */
 	return 0;
 }
 
@@ -349,6 +350,7 @@ static int cmd_verify(int argc, char **argv)
 	verify_print(stdout, &r, json);
 	rc = r.matching == r.rendered && r.extra == 0 ? 0 : EXIT_FAIL;
 	verify_report_release(&r);
+	buf_release(&err);
 	return rc;
 }
 

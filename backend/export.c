@@ -119,9 +119,13 @@ static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 	return rc;
 }
 
+/* Failures described one by one in err; the count is always exact. */
+#define MAX_LISTED 20
+
 /* Writer side: put one rendered file on disk if it differs. */
 static int write_one(struct export_ctx *x, const struct job *j, struct buf *err)
 {
+	size_t mark = err->len;
 	int rc;
 
 	rc = ensure_dirs(x, j->path, err);
@@ -139,12 +143,16 @@ static int write_one(struct export_ctx *x, const struct job *j, struct buf *err)
 			return 0;
 		}
 	}
-	buf_addch(err, '\n');
 	x->st->failed++;
+	if (x->st->failed > MAX_LISTED)
+		buf_truncate(err, mark);
+	else
+		buf_addch(err, '\n');
 	if (!x->first_rc)
 		x->first_rc = rc;
-	/* A full disk or read-only target will fail every file. */
-	if (rc == -ENOSPC || rc == -EROFS || rc == -EDQUOT || x->st->failed >= 20)
+	/* A full disk or read-only target will fail every file. Any other
+	 * failure (one blocked folder) must not keep the rest from disk. */
+	if (rc == -ENOSPC || rc == -EROFS || rc == -EDQUOT)
 		return rc;
 	return 0;
 }
@@ -251,12 +259,21 @@ static int sync_all(struct export_ctx *x, struct buf *err)
 		int r;
 		if (!d)
 			continue;
-		r = diskfile_fsync_dir(x->root, d, err);
-		/* A folder removed by prune is gone: nothing to sync. */
-		if (r == -ENOENT)
-			continue;
-		if (r && !rc)
-			rc = r;
+		buf_reset(&x->tmp);
+		buf_addstr(&x->tmp, d);
+		/* A folder removed by prune is gone: its removal is an entry
+		 * of the nearest folder still there, so sync that one. */
+		while ((r = diskfile_fsync_dir(x->root, x->tmp.data, NULL)) == -ENOENT &&
+		       x->tmp.len) {
+			char *slash = strrchr(x->tmp.data, '/');
+			buf_truncate(&x->tmp, slash ? (size_t)(slash - x->tmp.data) : 0);
+		}
+		if (r) {
+			diskfile_fsync_dir(x->root, x->tmp.data, err);
+			buf_addch(err, '\n');
+			if (!rc)
+				rc = r;
+		}
 	}
 	return rc;
 }
@@ -306,6 +323,9 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	pthread_cond_signal(&x.more);
 	pthread_mutex_unlock(&x.mu);
 	pthread_join(tid, NULL);
+	if (stats->failed > MAX_LISTED)
+		buf_addf(&x.werr, "(%ld more files could not be written)\n",
+			 stats->failed - MAX_LISTED);
 	/* The writer's own reasons come first: they are why a walk stopped. */
 	if (x.werr.len) {
 		struct buf mine = BUF_INIT;
