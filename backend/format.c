@@ -37,7 +37,7 @@ static inline int is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-/* Bytes of bare names: 1 may start one, 2 may continue one. */
+/* Bytes of bare names: NS may start (and continue) one, NC only continue. */
 #define NS 3
 #define NC 2
 static const unsigned char name_class[256] = {
@@ -164,7 +164,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 
 /*
  * Is s[0..n) valid UTF-8 without control characters (TAB allowed when
- * allow_tab)? The common all-ASCII case costs one compare per byte.
+ * allow_tab)? Printable ASCII, the common case, goes eight bytes a step.
  */
 static int clean_utf8(const char *s, size_t n, int allow_tab)
 {
@@ -446,7 +446,10 @@ void fmt_render_inline(struct buf *out, const struct value *v)
  * strtod() reads back to the same bits. Doing that literally costs three
  * snprintf() and three strtod() calls for most doubles, so instead:
  *
- *  - one snprintf("%.16e") gives the 17 correctly rounded digits D17;
+ *  - a short decimal such as 0.95 is found and proven without printf
+ *    (add_short_decimal());
+ *  - otherwise one snprintf("%.16e") gives the 17 correctly rounded
+ *    digits D17;
  *  - %.15g and %.16g are D17 rounded to 15 and 16 digits, which is what
  *    printf would print unless the dropped digits of D17 are exactly
  *    "50"/"5": rounding to nearest is monotonic and that midpoint lies on
@@ -608,10 +611,10 @@ static int add_g_slow(struct buf *out, double a, int prec)
  */
 static int add_short_decimal(struct buf *out, double a)
 {
-	char d[24];
+	char d[24], *p;
 	double x, m, v;
 	uint64_t u;
-	int k, n;
+	int k;
 
 	if (!FAST_DECIMAL || !(a < 1e15) || a < 1e-7)
 		return 0;
@@ -625,16 +628,10 @@ static int add_short_decimal(struct buf *out, double a)
 			continue;
 		if (!fast_decimal(u, -k, &v) || memcmp(&v, &a, sizeof(a)))
 			continue;
-		n = 0;
-		for (; u; u /= 10)
-			d[n++] = (char)('0' + u % 10);
-		for (int i = 0; i < n / 2; i++) {
-			char t = d[i];
-
-			d[i] = d[n - 1 - i];
-			d[n - 1 - i] = t;
-		}
-		add_g(out, d, n, n - 1 - k, 15);
+		for (p = d + sizeof(d); u; u /= 10)
+			*--p = (char)('0' + u % 10);
+		add_g(out, p, (int)(d + sizeof(d) - p),
+		      (int)(d + sizeof(d) - p) - 1 - k, 15);
 		return 1;
 	}
 	return 0;
@@ -1059,15 +1056,18 @@ static int end_body(struct parser *p)
 {
 	struct fmt_doc *d = p->doc;
 	struct fmt_field *f;
-	char tmp[64];
+	char tmp[48];
 
 	if (p->body == NONE)
 		return 0;
 	f = &d->fields[p->body];
-	if (!p->body_lines)
+	if (!p->body_lines) {
+		show_name(tmp, sizeof(tmp), f->name, f->name_len);
 		return fail_at(p, f->vline, f->vcol,
-			       "field %s has no value: \"name:\" must be followed by \"| \" or \"\\ \" body lines; write name: \"\" for empty text, or name: NULL",
-			       show_name(tmp, sizeof(tmp), f->name, f->name_len));
+			       "field %s%s has no value: body lines (\"| \" or \"\\ \") must follow; for empty text write %s%s: \"\", for NULL %s%s: NULL",
+			       f->pseudo ? "@" : "", tmp, f->pseudo ? "@" : "", tmp,
+			       f->pseudo ? "@" : "", tmp);
+	}
 	d->arena[d->arena_len] = '\0';
 	f->val.type = V_TEXT;
 	f->val.s = d->arena + p->body_start;
@@ -1339,8 +1339,12 @@ static int parse_field(struct parser *p, size_t s, size_t e)
 		return fail(p, pos, "expected \": \" after the field name (\"name: value\", or \"name:\" alone before body lines)");
 	pos++;
 	f->vcol++;
-	if (pos == e)
-		return fail(p, pos, "missing value after \": \"; write \"\" for empty text, or NULL");
+	if (pos == e) {
+		show_name(tmp, sizeof(tmp), f->name, f->name_len);
+		return fail(p, pos, "missing value after \"%s%s: \"; for empty text write %s%s: \"\", for NULL %s%s: NULL",
+			    pseudo ? "@" : "", tmp, pseudo ? "@" : "", tmp,
+			    pseudo ? "@" : "", tmp);
+	}
 	return parse_inline(p, pos, e, &f->val);
 }
 

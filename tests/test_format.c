@@ -14,6 +14,7 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,7 +604,7 @@ START_TEST(test_render_record_and_comment)
 }
 END_TEST
 
-/* The prayer file of format.md, rendered through the API. */
+/* A prayer file like the worked example of format.md, rendered through the API. */
 static const char golden_prayer[] =
 	"# prayer 3f2a9c8e1b2d4f6a8c0e2b4d6f8a0c2e\n"
 	"# archivefs text format 1: \"[table]\" starts a row, \"name: value\" is a field,\n"
@@ -782,6 +783,13 @@ static const struct parse_case parse_cases[] = {
 	P("v: 4.9406564584124654e-324\n", VREAL(5e-324)),
 	P("v: 1.7976931348623157e+308\n", VREAL(DBL_MAX)),
 	P("v: 1e-400\n", VREAL(0.0)),       /* underflow reads as 0.0 */
+	/* 20 significant digits: more than a uint64_t holds */
+	P("v: 18446744073709551617.0\n", VREAL(18446744073709551617.0)),
+	P("v: 0.18446744073709551617\n", VREAL(0.18446744073709551617)),
+	P("v: 36893488147419103233e-20\n", VREAL(0.36893488147419103233)),
+	P("v: 9007199254740993.0\n", VREAL(9007199254740993.0)),
+	P("v: 0.000000000000000000000000000000000000001\n", VREAL(1e-39)),
+	P("v: 123456789e-30\n", VREAL(123456789e-30)),
 	P("v: Inf\n", VREAL(INFINITY)),
 	P("v: -Inf\n", VREAL(-INFINITY)),
 	P("v: NaN\n", VREAL(NAN)),
@@ -2001,6 +2009,226 @@ START_TEST(test_random_mutations)
 }
 END_TEST
 
+/* --- REAL text against the literal definition ----------------------------- */
+
+/* format.md's definition, done the slow, obvious way. */
+static size_t oracle_real(char *out, size_t size, double r)
+{
+	int prec, n = 0;
+	double back;
+
+	if (isnan(r))
+		return (size_t)snprintf(out, size, "NaN");
+	if (isinf(r))
+		return (size_t)snprintf(out, size, r > 0 ? "Inf" : "-Inf");
+	for (prec = 15; prec <= 17; prec++) {
+		n = snprintf(out, size, "%.*g", prec, r);
+		back = strtod(out, NULL);
+		if (!memcmp(&back, &r, sizeof(r)))
+			break;
+	}
+	if (!strchr(out, '.') && !strchr(out, 'e'))
+		n += snprintf(out + n, size - (size_t)n, ".0");
+	return (size_t)n;
+}
+
+static void check_real_text(double r)
+{
+	struct buf b = BUF_INIT;
+	char exp[64];
+	size_t n = oracle_real(exp, sizeof(exp), r);
+
+	fmt_render_real(&b, r);
+	if (b.len != n || memcmp(b.data, exp, n))
+		ck_abort_msg("REAL %a rendered \"%s\", format.md says \"%s\"", r,
+			     esc(b.data, b.len), exp);
+	buf_release(&b);
+}
+
+static double from_bits(uint64_t u)
+{
+	double r;
+
+	memcpy(&r, &u, sizeof(r));
+	return r;
+}
+
+START_TEST(test_real_text_oracle)
+{
+	char lit[64];
+	int i, e, k;
+	double r;
+
+	rng = 0x94d049bb133111ebULL;
+	for (i = 0; i < 60000; i++) {
+		/* any bits */
+		r = from_bits(rnd());
+		if (!isnan(r))
+			check_real_text(r);
+		/* subnormals */
+		check_real_text(from_bits(rnd() >> 12));
+		/* short decimals at every scale: mostly %.15g */
+		snprintf(lit, sizeof(lit), "%" PRIu64 "e%d", rnd() % 1000000,
+			 (int)rndn(80) - 40);
+		check_real_text(strtod(lit, NULL));
+		/* 16 and 17 digit decimals */
+		snprintf(lit, sizeof(lit), "%016" PRIu64 "e%d",
+			 rnd() % UINT64_C(10000000000000000), (int)rndn(60) - 30);
+		check_real_text(strtod(lit, NULL));
+		/* integers, and their neighbours */
+		r = (double)(int64_t)(rnd() >> rndn(64));
+		check_real_text(r);
+		check_real_text(nextafter(r, INFINITY));
+		check_real_text(-nextafter(r, -INFINITY));
+		/* 17 digits that end in the rounding midpoints "50" and "5" */
+		snprintf(lit, sizeof(lit), "%015" PRIu64 "%se%d",
+			 rnd() % UINT64_C(1000000000000000), rndn(2) ? "50" : "5",
+			 (int)rndn(40) - 20);
+		r = strtod(lit, NULL);
+		check_real_text(r);
+		check_real_text(nextafter(r, 0));
+		check_real_text(nextafter(r, INFINITY));
+	}
+	/* powers of ten, exact ties of small binary fractions, extremes */
+	for (e = -325; e <= 308; e++) {
+		snprintf(lit, sizeof(lit), "1e%d", e);
+		r = strtod(lit, NULL);
+		check_real_text(r);
+		check_real_text(nextafter(r, 0));
+		check_real_text(nextafter(r, INFINITY));
+	}
+	for (k = 1; k < 60; k++) {
+		check_real_text(ldexp(1.0, -k));
+		check_real_text(1.0 + ldexp(1.0, -k));
+		check_real_text(ldexp(1.0, k) + 0.5);
+		check_real_text(ldexp(1.0, k));
+	}
+	check_real_text(DBL_MAX);
+	check_real_text(DBL_MIN);
+	check_real_text(DBL_TRUE_MIN);
+	check_real_text(-0.0);
+	check_real_text(0.0);
+	check_real_text(9.5);
+	check_real_text(0.5);
+	check_real_text(1e23);
+	check_real_text(8.41e21);
+	check_real_text(5e-324);
+	check_real_text(2.2250738585072011e-308);
+}
+END_TEST
+
+/* Every REAL literal the grammar allows reads as strtod() reads it. */
+START_TEST(test_real_parse_oracle)
+{
+	struct buf b = BUF_INIT, lits = BUF_INIT;
+	size_t *starts = malloc(200001 * sizeof(*starts)), i, nl = 0;
+	struct fmt_doc d;
+	int j, nd;
+
+	ck_assert_ptr_nonnull(starts);
+	rng = 0xd6e8feb86659fd93ULL;
+	for (i = 0; i < 200000; i++) {
+		starts[nl++] = lits.len;
+		if (rndn(2))
+			buf_addch(&lits, '-');
+		nd = 1 + (int)rndn(rndn(4) ? 8 : 25);
+		for (j = 0; j < nd; j++)
+			buf_addch(&lits, (char)('0' + (j == 0 && rndn(3) ? rndn(2) : rndn(10))));
+		if (rndn(4)) {
+			buf_addch(&lits, '.');
+			nd = 1 + (int)rndn(rndn(4) ? 10 : 30);
+			for (j = 0; j < nd; j++)
+				buf_addch(&lits, (char)('0' + rndn(10)));
+		}
+		if (lits.data[lits.len - 1] != '.' && (!memchr(lits.data + starts[nl - 1], '.',
+		    lits.len - starts[nl - 1]) || rndn(2))) {
+			buf_addch(&lits, rndn(2) ? 'e' : 'E');
+			if (rndn(2))
+				buf_addch(&lits, rndn(2) ? '-' : '+');
+			buf_addf(&lits, "%d", (int)rndn(rndn(3) ? 30 : 280));
+		}
+		buf_addch(&lits, '\0');
+	}
+	for (i = 0; i < nl; i++) {
+		if (i % 1000 == 0)
+			buf_addstr(&b, "[t]\n");
+		buf_addf(&b, "f%zu: %s\n", i % 1000, lits.data + starts[i]);
+	}
+	parse_ok(b.data, b.len, &d);
+	ck_assert_uint_eq(d.nfields, nl);
+	for (i = 0; i < nl; i++) {
+		const char *lit = lits.data + starts[i];
+		double want = strtod(lit, NULL);
+		const struct value *v = &d.fields[i].val;
+
+		if (v->type == V_INT)
+			continue;   /* no '.', no exponent */
+		ck_assert_msg(v->type == V_REAL && !memcmp(&v->r, &want, sizeof(want)),
+			      "\"%s\" read as %s, strtod says %a", lit, vshow(v), want);
+	}
+	fmt_doc_release(&d);
+	buf_release(&b);
+	buf_release(&lits);
+	free(starts);
+}
+END_TEST
+
+/* --- edge cases of the API ------------------------------------------------ */
+
+/* Empty TEXT and BLOB may come with a NULL pointer (SQLite does that). */
+START_TEST(test_null_pointers)
+{
+	struct value t = { .type = V_TEXT, .s = NULL, .n = 0 };
+	struct value bl = { .type = V_BLOB, .s = NULL, .n = 0 };
+	struct buf b = BUF_INIT;
+
+	fmt_render_field(&b, "v", 1, &t, FMT_BODY);
+	fmt_render_field(&b, "w", 1, &bl, 0);
+	fmt_render_field(&b, NULL, 0, &t, 0);
+	fmt_render_comment(&b, NULL, 0);
+	fmt_render_record(&b, NULL, 0);
+	fmt_render_inline(&b, &t);
+	assert_buf_lit("renders", b, "v: \"\"\nw: x''\n\"\": \"\"\n#\n\n[\"\"]\n\"\"");
+	buf_release(&b);
+}
+END_TEST
+
+/* Names in messages are shown as written, cut short when long. */
+START_TEST(test_error_long_name)
+{
+	struct buf b = BUF_INIT;
+	struct fmt_doc d;
+	struct fmt_error e;
+	int i;
+
+	buf_addstr(&b, "[t]\n");
+	for (i = 0; i < 2; i++) {
+		buf_addch(&b, '"');
+		for (int j = 0; j < 300; j++)
+			buf_addstr(&b, "\\x01");
+		buf_addstr(&b, "\": 1\n");
+	}
+	ck_assert_int_eq(parse_copy(b.data, b.len, &d, &e), -1);
+	ck_assert_int_eq(e.line, 3);
+	ck_assert_int_eq(e.col, 1);
+	ck_assert_msg(strstr(e.msg, "\"\\x01\\x01") && strstr(e.msg, "...") &&
+		      strstr(e.msg, "twice"), "message: %s", e.msg);
+	fmt_doc_release(&d);
+	buf_release(&b);
+}
+END_TEST
+
+/* A pseudo-column must have a bare name: anything else is a caller bug. */
+START_TEST(test_pseudo_not_bare_aborts)
+{
+	struct value v = { .type = V_INT, .i = 1 };
+	struct buf b = BUF_INIT;
+
+	fmt_render_field(&b, "a b", 3, &v, FMT_PSEUDO);
+	buf_release(&b);
+}
+END_TEST
+
 /* --- suite ------------------------------------------------------------- */
 
 static Suite *format_suite(void)
@@ -2037,10 +2265,19 @@ static Suite *format_suite(void)
 	tcase_add_test(tc, test_error_message_suggests_empty);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("api");
+	tcase_add_test(tc, test_null_pointers);
+	tcase_add_test(tc, test_error_long_name);
+	if (!getenv("CK_FORK") || strcmp(getenv("CK_FORK"), "no"))
+		tcase_add_test_raise_signal(tc, test_pseudo_not_bare_aborts, SIGABRT);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("roundtrip");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_roundtrip_nasty);
 	tcase_add_test(tc, test_roundtrip_numbers);
+	tcase_add_test(tc, test_real_text_oracle);
+	tcase_add_test(tc, test_real_parse_oracle);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
