@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strset.h"
+
 struct cursor {
 	struct store_stmt *st;
 	int has_row;            /* st holds a row not consumed yet */
@@ -43,6 +45,7 @@ struct walk {
 	long file_rows;
 	unsigned mode;
 	long *rendered;         /* rows rendered per table index */
+	struct strset paths;    /* every path emitted: none may come twice */
 };
 
 const char *archive_rowid_name(const struct store_table *t)
@@ -209,6 +212,13 @@ static int flush_file(struct walk *w)
 
 	if (!w->path.len)
 		return 0;
+	/* Two files at one path would mean the second replaces the first:
+	 * rows lost. The layout must make that impossible; check anyway. */
+	if (!strset_add(&w->paths, w->path.data)) {
+		buf_addf(w->err, "BUG: two files render to %s; stopping rather than"
+			 " losing rows", w->path.data);
+		return -EIO;
+	}
 	f.path = w->path.data;
 	f.data = w->file.data;
 	f.len = w->file.len;
@@ -489,6 +499,7 @@ int archive_walk(struct store *s, const struct layout *l,
 	buf_init(&w.file);
 	buf_init(&w.path);
 	buf_init(&w.tmp);
+	strset_init(&w.paths);
 	w.rendered = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(long));
 	if (!w.rendered)
 		abort();
@@ -529,6 +540,7 @@ int archive_walk(struct store *s, const struct layout *l,
 	store_rollback(s);   /* read-only transaction: nothing to keep */
 out_nocommit:
 	free(w.rendered);
+	strset_release(&w.paths);
 	buf_release(&w.file);
 	buf_release(&w.path);
 	buf_release(&w.tmp);

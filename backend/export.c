@@ -57,6 +57,7 @@ struct export_ctx {
 	struct strset paths;      /* every rendered path (for --prune) */
 	struct strset dirs;       /* folders known to exist */
 	struct strset dirty;      /* folders whose entries changed */
+	struct strset fresh;      /* folders this run created: no file to compare */
 	struct progress prog;
 	int first_rc;
 	struct buf tmp;
@@ -77,6 +78,8 @@ static void mark_dirty(struct export_ctx *x, const char *path)
  * Make sure every folder leading to `path` exists with the mode the layout
  * gives it (private where secrets live), top down, once per run. A folder
  * created here is a new entry of its parent: the parent gets fsynced.
+ * Returns 1 when the file's own folder was created by this run (so the file
+ * cannot exist yet), 0 when it existed, or a negative errno.
  */
 static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 {
@@ -89,7 +92,7 @@ static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 	buf_reset(&x->tmp);
 	buf_add(&x->tmp, path, (size_t)(slash - path));
 	if (strset_has(&x->dirs, x->tmp.data))
-		return 0;
+		return strset_has(&x->fresh, x->tmp.data);
 	for (p = x->tmp.data; !rc; p = next + 1) {
 		size_t len;
 		next = strchr(p, '/');
@@ -106,6 +109,7 @@ static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 					abort();
 				strset_add(&x->dirty, parent);
 				free(parent);
+				strset_add(&x->fresh, x->tmp.data);
 				rc = 0;
 			}
 			if (!rc)
@@ -116,7 +120,7 @@ static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 		if (!next)
 			break;
 	}
-	return rc;
+	return rc ? rc : strset_has(&x->fresh, x->tmp.data);
 }
 
 /* Failures described one by one in err; the count is always exact. */
@@ -129,7 +133,9 @@ static int write_one(struct export_ctx *x, const struct job *j, struct buf *err)
 	int rc;
 
 	rc = ensure_dirs(x, j->path, err);
-	if (!rc)
+	if (rc == 1)
+		rc = 0;   /* a folder made by this run holds only what we wrote */
+	else if (!rc)
 		rc = diskfile_same(x->root, j->path, j->data, j->len, j->mode, err);
 	if (rc == 1) {
 		x->st->unchanged++;
@@ -295,6 +301,7 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	strset_init(&x.paths);
 	strset_init(&x.dirs);
 	strset_init(&x.dirty);
+	strset_init(&x.fresh);
 	buf_init(&x.tmp);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		buf_addf(err, "cannot create %s: %s", dir, strerror(errno));
@@ -359,6 +366,7 @@ out:
 	strset_release(&x.paths);
 	strset_release(&x.dirs);
 	strset_release(&x.dirty);
+	strset_release(&x.fresh);
 	buf_release(&x.tmp);
 	return rc;
 }

@@ -530,7 +530,11 @@ void layout_readme(const struct layout *l, struct buf *out)
 		case HOME_CHILD:
 			continue;
 		}
-		what = h->d ? h->d->about : "a table no layout describes: one file per key";
+		what = h->d ? h->d->about : h->t->rowid_key ?
+			"a table no layout describes, without a primary key: one file per rowid" :
+			h->t->npk > 1 ?
+			"a table no layout describes: one file per value of its first key column" :
+			"a table no layout describes: one file per row";
 		buf_addf(out, "      %s: %s%s\n", h->t->name, what,
 			 h->secret ? " [mode 0600]" : "");
 		for (int c = 0; c < h->nchildren; c++)
@@ -541,7 +545,8 @@ void layout_readme(const struct layout *l, struct buf *out)
 		"\n"
 		"Rows whose date is missing or not YYYY-MM-DD... live in undated/ or\n"
 		"undated_*.txt; rows whose parent is missing in <folder>/orphans/.\n"
-		"Keys in file names are escaped: %XX is a byte, a leading %3X marks a\n"
-		"text key that looks like a number, %n is NULL, ~<hash> ends a name\n"
-		"that was too long.\n");
+		"Keys in file names are escaped: %XX is a byte (a text key that looks\n"
+		"like an integer has its first byte escaped: \"42\" is %342, 42 is 42);\n"
+		"%rNUMBER is a REAL, %xHEX a BLOB, %n NULL, a lone % the empty text;\n"
+		"~<hash> ends a name that was too long.\n");
 }
