@@ -6,6 +6,9 @@
 #   dump    sqlite3 DB .dump > dump.sql; sync      (baseline for export)
 #   reload  sqlite3 new.db < dump.sql              (baseline for import)
 #   export  archivefs export DB outdir_r --quiet   (fresh directory each run)
+#   floor   bench_floor: the same files (paths, sizes) written atomically
+#           (temp + rename) and synced, with no database and no rendering:
+#           what the file system charges for the tree's shape
 #   noop    archivefs export DB outdir_r           (again; must write 0 files)
 #   import  archivefs import outdir_r new_r.db --quiet
 # and reports median wall time, rows/s, peak RSS, and the ratios against the
@@ -16,8 +19,8 @@
 #
 # usage: tests/bench_engine.sh [--prayers N] [--runs R] [--workdir DIR]
 #                              [--archivefs PATH] [--keep]
-# The binary must already be built (default: build/backend/archivefs under
-# the repository root).
+# The binaries must already be built (default: build/backend/archivefs and
+# build/tests/bench_floor under the repository root).
 
 set -euo pipefail
 
@@ -36,6 +39,7 @@ prayers=100000
 runs=3
 workdir=
 archivefs=$repo_root/build/backend/archivefs
+floor=$repo_root/build/tests/bench_floor
 keep=0
 
 while [ $# -gt 0 ]; do
@@ -52,6 +56,7 @@ done
 
 case "$prayers" in '' | *[!0-9]*) die "--prayers needs a number, not '$prayers'" ;; esac
 case "$runs" in '' | *[!0-9]* | 0) die "--runs needs a positive number, not '$runs'" ;; esac
+[ -x "$floor" ] || die "bench_floor not found: $floor (build it first: meson compile -C build)"
 [ -x "$archivefs" ] || die "archivefs binary not found or not executable: $archivefs (build it first: meson compile -C build)"
 archivefs=$(cd "$(dirname "$archivefs")" && pwd)/$(basename "$archivefs")
 command -v sqlite3 >/dev/null || die "sqlite3 not found"
@@ -141,6 +146,8 @@ for r in $(seq 1 "$runs"); do
 	# shellcheck disable=SC2016
 	measure reload "$r" /dev/null sh -c 'sqlite3 "$1" <"$2"' sh "$W/reload_$r.db" "$dump"
 	measure export "$r" /dev/null "$archivefs" export "$DB" "$W/out_$r" --quiet
+	[ -s "$W/manifest" ] || (cd "$W/out_$r" && find . -type f -printf '%s\t%P\n') >"$W/manifest"
+	measure floor "$r" /dev/null "$floor" "$W/manifest" "$W/floor_$r"
 	measure noop "$r" "$W/noop_$r.out" "$archivefs" export "$DB" "$W/out_$r"
 	case "$(cat "$W/noop_$r.out")" in
 	"0 written, "*) ;;
@@ -181,7 +188,7 @@ report=$W/results.md
 	echo "- sqlite3 $(sqlite3 --version | cut -d' ' -f1-2)"
 	echo "- archivefs: $archivefs_src ($("$archivefs" --version 2>/dev/null || echo 'version n/a'), sha256 $(sha256sum "$archivefs" | cut -c1-12))"
 	echo "- data: demo --prayers $prayers: $rows rows; export tree: $files files, $bytes bytes"
-	echo "- runs: $runs, interleaved dump, reload, export, no-op export, import; sync before each"
+	echo "- runs: $runs, interleaved dump, reload, export, floor, no-op export, import; sync before each"
 	echo
 	python3 - "$times" "$rows" <<'EOF'
 import statistics
@@ -199,6 +206,7 @@ labels = {
     "dump": "sqlite3 .dump + sync (baseline A)",
     "reload": "sqlite3 new.db < dump (baseline B)",
     "export": "archivefs export (fresh dir)",
+    "floor": "floor: same files, temp+rename+syncfs, no DB",
     "noop": "archivefs export (no-op, again)",
     "import": "archivefs import (new db)",
 }
@@ -215,7 +223,7 @@ def mb(n):
 
 print("| contender | median wall s | rows/s | peak RSS MB | runs (s) |")
 print("|---|---:|---:|---:|---|")
-for n in ("dump", "reload", "export", "noop", "import"):
+for n in ("dump", "reload", "export", "floor", "noop", "import"):
     print("| %s | %.2f | %s | %s | %s |" % (
         labels[n], med[n], "{:,.0f}".format(rate(n)), mb(n),
         ", ".join("%.2f" % x for x in t[n])))
@@ -236,6 +244,10 @@ if peak:
 else:
     print("| peak RSS, export and import | n/a | < 100 MB | n/a |")
 print("| no-op export time (median) | %.2f s | | |" % med["noop"])
+print("| export time / floor time (writing the same files, nothing else) | %.2fx | | |"
+      % (med["export"] / med["floor"]))
+print("| floor rows/s / dump rows/s (best any one-file-per-prayer export can do) | %.2fx | | |"
+      % (rate("floor") / rate("dump")))
 print()
 print("Goals: export >= 0.5x dump rows/s: %s; import >= 0.5x reload rows/s: %s;"
       " peak memory < 100 MB for both: %s (informative only)."
