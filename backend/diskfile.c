@@ -45,19 +45,49 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The process umask, read once from /proc/self/status (umask() itself
+ * cannot be read without setting it, which would race with other threads
+ * creating files). -1 when unknown: then every new file gets an fchmod.
+ */
+static int read_umask(void)
+{
+	static int cached = -2;
+	char line[256];
+	FILE *f;
+	int m = -1;
+
+	if (cached != -2)
+		return cached;
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "Umask:", 6) == 0) {
+				m = (int)strtol(line + 6, NULL, 8);
+				break;
+			}
+		fclose(f);
+	}
+	cached = m;
+	return m;
+}
+
 int diskfile_replace(int root, const char *path, const char *data, size_t len,
 		     unsigned mode, int flags, struct buf *err)
 {
 	static unsigned long counter;
+	static pid_t pid;   /* a benign race: every thread finds the same */
 	struct buf tmp = BUF_INIT;
 	const char *slash = strrchr(path, '/');
-	int fd = -1, rc = 0, tries;
+	int fd = -1, rc = 0, tries, um = read_umask();
 
 	for (tries = 0; tries < 100; tries++) {
 		buf_reset(&tmp);
 		if (slash)
 			buf_add(&tmp, path, (size_t)(slash - path) + 1);
-		buf_addf(&tmp, DISKFILE_TMP_PREFIX "%ld-%lu", (long)getpid(),
+		if (!pid)
+			pid = getpid();
+		buf_addf(&tmp, DISKFILE_TMP_PREFIX "%ld-%lu", (long)pid,
 			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 		fd = openat(root, tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 			    O_NOFOLLOW, mode & 07777);
@@ -69,7 +99,7 @@ int diskfile_replace(int root, const char *path, const char *data, size_t len,
 		goto out;
 	}
 	/* The umask may have narrowed the mode: set it exactly. */
-	if (fchmod(fd, mode & 07777) < 0) {
+	if ((um < 0 || (mode & 07777 & (unsigned)um)) && fchmod(fd, mode & 07777) < 0) {
 		rc = sys_fail(err, "cannot set the mode of", path);
 		goto unlink;
 	}
