@@ -10,7 +10,7 @@
  *
  * Two threads share the work: the caller's thread reads SQLite and renders
  * (archive_walk), a writer thread does the file system side. They meet in
- * a queue of rendered files bounded to QUEUE_BYTES, so memory stays small
+ * a queue of rendered files bounded to QUEUE_BYTES (8 MB), so memory stays small
  * whatever the database size. Only the writer touches the target folder
  * and the write statistics; only the renderer touches SQLite.
  */
@@ -31,7 +31,7 @@
 #include "progress.h"
 #include "strset.h"
 
-#define QUEUE_BYTES ((size_t)32 << 20)
+#define QUEUE_BYTES ((size_t)8 << 20)
 
 struct job {
 	struct job *next;
