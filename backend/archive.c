@@ -18,9 +18,11 @@
 #include "archive.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "strset.h"
 
 struct cursor {
@@ -47,6 +49,20 @@ struct walk {
 	long *rendered;         /* rows rendered per table index */
 	struct strset paths;    /* every path emitted: none may come twice */
 };
+
+/*
+ * Which rows of a home a walk renders: all of them (export, verify), or
+ * those of one file (the mount): one key value, a key prefix (a shortened
+ * file name), or one month.
+ */
+struct filter {
+	enum { F_ALL, F_KEY, F_KEY_RANGE, F_MONTH } kind;
+	struct value lo, hi;   /* F_KEY: lo; F_KEY_RANGE: lo <= key < hi */
+	char month[8];         /* F_MONTH: "YYYY_MM", or "" for undated rows */
+	char from[9], to[9];   /* F_MONTH: "YYYY-MM-" .. "YYYY-MM." (index range) */
+};
+
+static const struct filter all_rows = { .kind = F_ALL };
 
 const char *archive_rowid_name(const struct store_table *t)
 {
@@ -142,6 +158,85 @@ static void add_from(struct buf *q, const struct store_table *t,
 	buf_addstr(q, " FROM main.");
 	buf_add_sqlident(q, t->name);
 	buf_addf(q, " AS %s", alias);
+}
+
+/* The column a file's name is keyed by: the first key column, or rowid. */
+static void add_name_key(struct buf *q, const struct home *h, const char *alias)
+{
+	if (h->t->rowid_key)
+		buf_addf(q, "%s.%s", alias, archive_rowid_name(h->t));
+	else
+		add_col(q, alias, h->t, h->t->pk[0]);
+}
+
+/* Append " WHERE ..." restricting parent rows (alias p) to the filter. */
+static void add_filter(struct buf *q, const struct home *h, const struct filter *f)
+{
+	switch (f->kind) {
+	case F_ALL:
+		return;
+	case F_KEY:
+		buf_addstr(q, " WHERE ");
+		add_name_key(q, h, "p");
+		buf_addstr(q, " IS ?1");
+		return;
+	case F_KEY_RANGE:
+		buf_addstr(q, " WHERE ");
+		add_name_key(q, h, "p");
+		buf_addstr(q, " >= ?1 AND ");
+		add_name_key(q, h, "p");
+		buf_addstr(q, " < ?2");
+		return;
+	case F_MONTH:
+		buf_addstr(q, " WHERE archivefs_month(");
+		add_col(q, "p", h->t, h->date_col);
+		buf_addstr(q, ") = ?1");
+		if (f->month[0]) {
+			/* Redundant, but lets an index on the date column serve it. */
+			buf_addstr(q, " AND ");
+			add_col(q, "p", h->t, h->date_col);
+			buf_addstr(q, " >= ?2 AND ");
+			add_col(q, "p", h->t, h->date_col);
+			buf_addstr(q, " < ?3");
+		}
+		return;
+	}
+}
+
+static int bind_filter(struct store_stmt *st, const struct filter *f)
+{
+	struct value v;
+	int rc = 0;
+
+	switch (f->kind) {
+	case F_ALL:
+		break;
+	case F_KEY:
+		rc = store_bind(st, 1, &f->lo);
+		break;
+	case F_KEY_RANGE:
+		rc = store_bind(st, 1, &f->lo);
+		if (!rc)
+			rc = store_bind(st, 2, &f->hi);
+		break;
+	case F_MONTH:
+		memset(&v, 0, sizeof(v));
+		v.type = V_TEXT;
+		v.s = f->month;
+		v.n = strlen(f->month);
+		rc = store_bind(st, 1, &v);
+		if (!rc && f->month[0]) {
+			v.s = f->from;
+			v.n = strlen(f->from);
+			rc = store_bind(st, 2, &v);
+			v.s = f->to;
+			v.n = strlen(f->to);
+			if (!rc)
+				rc = store_bind(st, 3, &v);
+		}
+		break;
+	}
+	return rc;
 }
 
 static int cursor_open(struct walk *w, struct cursor *c, const struct home *h,
@@ -295,7 +390,7 @@ static int walk_orphans(struct walk *w, const struct home *c)
 	return rc;
 }
 
-static int walk_home(struct walk *w, const struct home *h)
+static int walk_home(struct walk *w, const struct home *h, const struct filter *f)
 {
 	struct buf q = BUF_INIT;
 	struct cursor par, *kids = NULL;
@@ -312,9 +407,12 @@ static int walk_home(struct walk *w, const struct home *h)
 		buf_addf(&q, "p.%s, ", rowid);
 	add_columns(&q, h->t, "p");
 	add_from(&q, h->t, "p");
+	add_filter(&q, h, f);
 	buf_addstr(&q, " ORDER BY ");
 	add_file_order(&q, h, "p");
 	rc = cursor_open(w, &par, h, q.data, 0);
+	if (!rc)
+		rc = bind_filter(par.st, f);
 	kids = calloc((size_t)(h->nchildren ? h->nchildren : 1), sizeof(*kids));
 	if (!kids)
 		abort();
@@ -332,11 +430,14 @@ static int walk_home(struct walk *w, const struct home *h)
 		add_col(&q, "p", h->t, h->t->pk[0]);
 		buf_addstr(&q, " = ");
 		add_col(&q, "c", c->t, c->fk_col);
+		add_filter(&q, h, f);
 		buf_addstr(&q, " ORDER BY ");
 		add_file_order(&q, h, "p");
 		buf_addstr(&q, ", ");
 		add_child_order(&q, c);
 		rc = cursor_open(w, &kids[k], c, q.data, 1);
+		if (!rc)
+			rc = bind_filter(kids[k].st, f);
 	}
 	while (!rc && (rc = cursor_fill(w, &par, 0)) == 1) {
 		rc = 0;
@@ -371,7 +472,7 @@ static int walk_home(struct walk *w, const struct home *h)
 	cursor_close(&par);
 	free(kids);
 	buf_release(&q);
-	for (k = 0; !rc && k < h->nchildren; k++)
+	for (k = 0; !rc && f->kind == F_ALL && k < h->nchildren; k++)
 		rc = walk_orphans(w, h->children[k]);
 	return rc;
 }
@@ -491,25 +592,41 @@ int archive_render_schema(struct store *s, struct buf *out, struct buf *err)
 	return render_sequences(s, out, err);
 }
 
+static void walk_init(struct walk *w, struct store *s, const struct layout *l,
+		      archive_emit_fn emit, void *ctx, struct buf *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->l = l;
+	w->emit = emit;
+	w->ctx = ctx;
+	w->err = err;
+	buf_init(&w->file);
+	buf_init(&w->path);
+	buf_init(&w->tmp);
+	strset_init(&w->paths);
+	w->rendered = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(long));
+	if (!w->rendered)
+		abort();
+}
+
+static void walk_release(struct walk *w)
+{
+	free(w->rendered);
+	strset_release(&w->paths);
+	buf_release(&w->file);
+	buf_release(&w->path);
+	buf_release(&w->tmp);
+}
+
 int archive_walk(struct store *s, const struct layout *l,
 		 archive_emit_fn emit, void *ctx, struct buf *err)
 {
-	struct walk w = { 0 };
+	struct walk w;
 	struct archive_file f = { 0 };
 	int rc, i;
 
-	w.s = s;
-	w.l = l;
-	w.emit = emit;
-	w.ctx = ctx;
-	w.err = err;
-	buf_init(&w.file);
-	buf_init(&w.path);
-	buf_init(&w.tmp);
-	strset_init(&w.paths);
-	w.rendered = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(long));
-	if (!w.rendered)
-		abort();
+	walk_init(&w, s, l, emit, ctx, err);
 
 	rc = store_begin(s, 0, err);
 	if (rc)
@@ -533,7 +650,7 @@ int archive_walk(struct store *s, const struct layout *l,
 	}
 	for (i = 0; !rc && i < l->nhomes; i++)
 		if (l->homes[i].kind != HOME_CHILD)
-			rc = walk_home(&w, &l->homes[i]);
+			rc = walk_home(&w, &l->homes[i], &all_rows);
 	/* Every row rendered exactly once, or the walk failed. */
 	for (i = 0; !rc && i < l->nhomes; i++) {
 		long n;
@@ -546,10 +663,171 @@ int archive_walk(struct store *s, const struct layout *l,
 	}
 	store_rollback(s);   /* read-only transaction: nothing to keep */
 out_nocommit:
-	free(w.rendered);
-	strset_release(&w.paths);
-	buf_release(&w.file);
-	buf_release(&w.path);
-	buf_release(&w.tmp);
+	walk_release(&w);
+	return rc;
+}
+
+/* --- one file ------------------------------------------------------------ */
+
+struct capture {
+	const char *want;
+	struct buf *out;
+	unsigned mode;
+	int found;
+};
+
+static int capture(void *ctx, const struct archive_file *f, struct buf *err)
+{
+	struct capture *c = ctx;
+
+	(void)err;
+	if (strcmp(f->path, c->want) == 0) {
+		buf_add(c->out, f->data, f->len);
+		c->mode = f->mode;
+		c->found = 1;
+	}
+	return 0;
+}
+
+/* The smallest value above every value that starts with bytes p[0..n):
+ * the prefix with its last byte below 0xff incremented, or, when there is
+ * none, an empty BLOB (above every TEXT in SQLite's order). */
+static void prefix_end(const struct value *lo, struct buf *store, struct value *hi)
+{
+	size_t n = lo->n;
+
+	while (n && (unsigned char)lo->s[n - 1] == 0xff)
+		n--;
+	buf_reset(store);
+	memset(hi, 0, sizeof(*hi));
+	if (!n || lo->type != V_TEXT) {
+		hi->type = V_BLOB;
+		hi->s = "";
+		if (lo->type == V_BLOB && n) {
+			buf_add(store, lo->s, n);
+			store->data[n - 1]++;
+			hi->s = store->data;
+			hi->n = n;
+		}
+		return;
+	}
+	buf_add(store, lo->s, n);
+	store->data[n - 1]++;
+	hi->type = V_TEXT;
+	hi->s = store->data;
+	hi->n = n;
+}
+
+/*
+ * Work out which rows of h the file `base` (its last path component)
+ * holds. Returns 0, or -ENOENT for a name no row could have.
+ */
+static int file_filter(const struct home *h, const char *base, struct filter *f,
+		       struct buf *keybuf, struct buf *hibuf)
+{
+	const char *k = base;
+	size_t count, n;
+	uint64_t hash;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	switch (h->kind) {
+	case HOME_SINGLE:
+		f->kind = F_ALL;
+		return 0;
+	case HOME_MONTH:
+		f->kind = F_MONTH;
+		if (strncmp(base, "undated_", 8) == 0)
+			return 0;
+		memcpy(f->month, base, 7);
+		f->month[7] = '\0';
+		snprintf(f->from, sizeof(f->from), "%.4s-%.2s-", base, base + 5);
+		snprintf(f->to, sizeof(f->to), "%.4s-%.2s.", base, base + 5);
+		return 0;
+	case HOME_ROW:
+		/* YYYY_MM_DD_<stem>_<key>.txt or <stem>_<key>.txt */
+		k = base[0] >= '0' && base[0] <= '9' ? base + 11 : base;
+		k += strlen(h->d->stem) + 1;
+		break;
+	case HOME_GENERIC:
+		break;
+	case HOME_CHILD:
+		return -ENOENT;
+	}
+	n = strlen(k);
+	if (n < 4)
+		return -ENOENT;
+	rc = names_parse_key(k, n - 4, &f->lo, 1, &count, keybuf, &hash);
+	if (rc == NAMES_OK && count == 1) {
+		f->kind = F_KEY;
+		return 0;
+	}
+	if (rc != NAMES_HASHED)
+		return -ENOENT;
+	if (count == 1 && (f->lo.type == V_TEXT || f->lo.type == V_BLOB)) {
+		f->kind = F_KEY_RANGE;
+		prefix_end(&f->lo, hibuf, &f->hi);
+	} else {
+		f->kind = F_ALL;   /* nothing kept of the key: look at every row */
+	}
+	return 0;
+}
+
+int archive_render_file(struct store *s, const struct layout *l, const char *path,
+			struct buf *out, unsigned *mode, struct buf *err)
+{
+	struct capture cap = { path, out, 0, 0 };
+	struct buf keybuf = BUF_INIT, hibuf = BUF_INIT;
+	struct filter f;
+	struct walk w;
+	struct home *h;
+	enum path_kind kind;
+	const char *base = strrchr(path, '/');
+	int rc;
+
+	buf_reset(out);
+	kind = layout_classify(l, path, &h);
+	if (kind == PATH_NONE)
+		return -ENOENT;
+	if (kind == PATH_CANONICAL) {
+		rc = file_filter(h, base ? base + 1 : path, &f, &keybuf, &hibuf);
+		if (rc)
+			goto out_nowalk;
+	}
+	rc = store_begin(s, 0, err);
+	if (rc)
+		goto out_nowalk;
+	walk_init(&w, s, l, capture, &cap, err);
+	switch (kind) {
+	case PATH_DERIVED:
+		layout_readme(l, out);
+		cap.found = 1;
+		cap.mode = 0644;
+		break;
+	case PATH_SCHEMA:
+		rc = archive_render_schema(s, out, err);
+		cap.found = 1;
+		cap.mode = 0644;
+		break;
+	case PATH_ORPHANS:
+		rc = walk_orphans(&w, h);
+		break;
+	case PATH_CANONICAL:
+		rc = walk_home(&w, h, &f);
+		break;
+	case PATH_NONE:
+		break;
+	}
+	walk_release(&w);
+	store_rollback(s);
+	if (!rc && !cap.found)
+		rc = -ENOENT;
+	if (!rc && mode)
+		*mode = cap.mode;
+out_nowalk:
+	buf_release(&keybuf);
+	buf_release(&hibuf);
+	if (rc)
+		buf_reset(out);
 	return rc;
 }

@@ -36,6 +36,15 @@ typedef int (*archive_emit_fn)(void *ctx, const struct archive_file *f,
 int archive_walk(struct store *s, const struct layout *l,
 		 archive_emit_fn emit, void *ctx, struct buf *err);
 
+/*
+ * Render the one file at `path` into out (reset first), exactly as
+ * archive_walk() renders it, in one short read transaction, reading only
+ * the rows that file holds (indexes on keys and dates make that fast).
+ * *mode gets its mode bits. -ENOENT when no row renders to that path.
+ */
+int archive_render_file(struct store *s, const struct layout *l, const char *path,
+			struct buf *out, unsigned *mode, struct buf *err);
+
 /* Total rows in the database's user tables (for progress reports). */
 int archive_count_rows(struct store *s, const struct layout *l, long *rows,
 		       struct buf *err);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "buf.h"
 #include "demo.h"
 #include "export.h"
@@ -47,6 +48,8 @@ static const char usage_text[] =
 	"                               merged by primary key); all or nothing\n"
 	"  verify DB DIR [--json]       report missing, extra, differing and unparsable\n"
 	"                               files; exit 0 only if DIR is exactly what DB renders\n"
+	"  cat DB PATH...               print files of the tree (paths relative to its\n"
+	"                               root), rendered from DB alone, as a mount would\n"
 	"  help                         this text\n"
 	"\n"
 	"exit status: 0 success, 1 failure (or verify: not consistent), 2 usage error\n"
@@ -322,6 +325,53 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
+/* cat DB PATH...: print files of the tree as the mount serves them. */
+static int cmd_cat(int argc, char **argv)
+{
+	struct buf err = BUF_INIT, out = BUF_INIT;
+	struct store *s;
+	struct layout l;
+	int rc = 0;
+
+	if (argc < 2)
+		return usage_error("%s", "cat needs a database and at least one path");
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "--", 2) == 0)
+			return usage_error("unknown option '%s'", argv[i]);
+	if (open_bound(argv[0], STORE_RDONLY, &s, &l, &err))
+		return fail("cat", &err);
+	for (int i = 1; i < argc; i++) {
+		const char *path = argv[i];
+		int r;
+		while (path[0] == '/')
+			path++;
+		r = archive_render_file(s, &l, path, &out, NULL, &err);
+		if (r) {
+			fprintf(stderr, "archivefs: cat: %s: %s%s%s\n", argv[i],
+				r == -ENOENT ? "no such file in the tree" : strerror(-r),
+				err.len ? ": " : "", err.data);
+			buf_reset(&err);
+			rc = EXIT_FAIL;
+			continue;
+		}
+		if (fwrite(out.data, 1, out.len, stdout) != out.len) {
+			fprintf(stderr, "archivefs: cat: cannot write to stdout: %s\n",
+				strerror(errno));
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	if (fflush(stdout) != 0 && !rc) {
+		fprintf(stderr, "archivefs: cat: cannot write to stdout: %s\n", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	layout_release(&l);
+	store_close(s);
+	buf_release(&out);
+	buf_release(&err);
+	return rc;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
 	const char *pos[2];
@@ -365,6 +415,7 @@ int main(int argc, char **argv)
 		{ "export", cmd_export },
 		{ "import", cmd_import },
 		{ "verify", cmd_verify },
+		{ "cat", cmd_cat },
 	};
 
 	if (argc < 2)
