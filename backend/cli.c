@@ -22,6 +22,7 @@
 #include "layout.h"
 #include "progress.h"
 #include "store.h"
+#include "tree.h"
 #include "verify.h"
 
 extern const char thywill_schema_sql[];
@@ -50,6 +51,8 @@ static const char usage_text[] =
 	"                               files; exit 0 only if DIR is exactly what DB renders\n"
 	"  cat DB PATH...               print files of the tree (paths relative to its\n"
 	"                               root), rendered from DB alone, as a mount would\n"
+	"  ls DB [DIR...]               list folders of the tree (\"\" is its root),\n"
+	"                               from DB alone, as a mount would\n"
 	"  help                         this text\n"
 	"\n"
 	"exit status: 0 success, 1 failure (or verify: not consistent), 2 usage error\n"
@@ -325,6 +328,53 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
+static int print_entry(void *ctx, const char *name, int type)
+{
+	(void)ctx;
+	printf("%s%s\n", name, type == TREE_DIR ? "/" : "");
+	return 0;
+}
+
+/* ls DB [DIR...]: list folders of the tree as the mount shows them. */
+static int cmd_ls(int argc, char **argv)
+{
+	struct buf err = BUF_INIT;
+	struct store *s;
+	struct layout l;
+	int rc = 0;
+
+	if (argc < 1)
+		return usage_error("%s", "ls needs a database");
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "--", 2) == 0)
+			return usage_error("unknown option '%s'", argv[i]);
+	if (open_bound(argv[0], STORE_RDONLY, &s, &l, &err))
+		return fail("ls", &err);
+	for (int i = 1; i < argc || (i == 1 && argc == 1); i++) {
+		struct buf dir = BUF_INIT;
+		const char *d = i < argc ? argv[i] : "";
+		int r;
+		while (*d == '/')
+			d++;
+		buf_addstr(&dir, d);
+		while (dir.len && dir.data[dir.len - 1] == '/')
+			buf_truncate(&dir, dir.len - 1);
+		r = tree_list(s, &l, dir.data, print_entry, NULL, &err);
+		if (r) {
+			fprintf(stderr, "archivefs: ls: %s: %s%s%s\n", d,
+				r == -ENOENT ? "no such folder in the tree" : strerror(-r),
+				err.len ? ": " : "", err.data);
+			buf_reset(&err);
+			rc = EXIT_FAIL;
+		}
+		buf_release(&dir);
+	}
+	layout_release(&l);
+	store_close(s);
+	buf_release(&err);
+	return rc;
+}
+
 /* cat DB PATH...: print files of the tree as the mount serves them. */
 static int cmd_cat(int argc, char **argv)
 {
@@ -416,6 +466,7 @@ int main(int argc, char **argv)
 		{ "import", cmd_import },
 		{ "verify", cmd_verify },
 		{ "cat", cmd_cat },
+		{ "ls", cmd_ls },
 	};
 
 	if (argc < 2)
