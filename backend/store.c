@@ -314,6 +314,10 @@ int store_objects(struct store *s, struct store_object **out, int *n,
 		" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 		" AND name NOT GLOB 'archivefs_*'"
 		" AND tbl_name NOT GLOB 'archivefs_*'"
+		/* A virtual table's shadow tables are made by its CREATE
+		 * VIRTUAL TABLE: replaying them too would fail. */
+		" AND tbl_name NOT IN (SELECT name FROM pragma_table_list"
+		"   WHERE schema = 'main' AND type = 'shadow')"
 		" ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1"
 		" WHEN 'view' THEN 2 ELSE 3 END, rowid";
 	sqlite3_stmt *st = NULL;

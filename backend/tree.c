@@ -155,6 +155,7 @@ static int add_row_files(struct listing *ls, const struct home *h,
 {
 	struct value *vals;
 	struct store_stmt *st;
+	char from[9], to[9];   /* bound without copying: live until finalize */
 	int rc, has_date = h->date_col >= 0;
 
 	vals = calloc((size_t)h->t->ncols + 1, sizeof(*vals));
@@ -182,7 +183,6 @@ static int add_row_files(struct listing *ls, const struct home *h,
 	}
 	rc = store_prepare(ls->s, ls->sql.data, &st, ls->err);
 	if (!rc && want_month) {
-		char from[9], to[9];
 		struct value v = { .type = V_TEXT };
 		v.s = want_month;
 		v.n = strlen(want_month);
