@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "query.h"
 #include "strset.h"
 
 struct cursor {
@@ -97,13 +98,6 @@ static void add_columns(struct buf *q, const struct store_table *t,
 	}
 }
 
-static void add_col(struct buf *q, const char *alias,
-		    const struct store_table *t, int col)
-{
-	buf_addf(q, "%s.", alias);
-	buf_add_sqlident(q, t->cols[col].name);
-}
-
 static void add_key_order(struct buf *q, const struct home *h, const char *alias)
 {
 	const struct store_table *t = h->t;
@@ -115,7 +109,7 @@ static void add_key_order(struct buf *q, const struct home *h, const char *alias
 	for (int i = 0; i < t->npk; i++) {
 		if (i)
 			buf_addstr(q, ", ");
-		add_col(q, alias, t, t->pk[i]);
+		query_col(q, alias, t, t->pk[i]);
 	}
 }
 
@@ -124,19 +118,19 @@ static void add_file_order(struct buf *q, const struct home *h, const char *alia
 {
 	if (h->kind == HOME_MONTH) {
 		buf_addstr(q, "archivefs_month(");
-		add_col(q, alias, h->t, h->date_col);
+		query_col(q, alias, h->t, h->date_col);
 		buf_addstr(q, "), ");
-		add_col(q, alias, h->t, h->order_col >= 0 ? h->order_col : h->date_col);
+		query_col(q, alias, h->t, h->order_col >= 0 ? h->order_col : h->date_col);
 		buf_addstr(q, ", ");
 	} else if (h->kind == HOME_ROW) {
 		/* One file per row: any order renders the same files, but
 		 * writing them folder by folder keeps the file system's
 		 * directory and inode blocks hot (twice as fast on ext4). */
 		buf_addstr(q, "archivefs_month(");
-		add_col(q, alias, h->t, h->date_col);
+		query_col(q, alias, h->t, h->date_col);
 		buf_addstr(q, "), ");
 	} else if (h->kind == HOME_SINGLE && h->order_col >= 0) {
-		add_col(q, alias, h->t, h->order_col);
+		query_col(q, alias, h->t, h->order_col);
 		buf_addstr(q, ", ");
 	}
 	add_key_order(q, h, alias);
@@ -146,27 +140,10 @@ static void add_file_order(struct buf *q, const struct home *h, const char *alia
 static void add_child_order(struct buf *q, const struct home *c)
 {
 	if (c->order_col >= 0) {
-		add_col(q, "c", c->t, c->order_col);
+		query_col(q, "c", c->t, c->order_col);
 		buf_addstr(q, ", ");
 	}
 	add_key_order(q, c, "c");
-}
-
-static void add_from(struct buf *q, const struct store_table *t,
-		     const char *alias)
-{
-	buf_addstr(q, " FROM main.");
-	buf_add_sqlident(q, t->name);
-	buf_addf(q, " AS %s", alias);
-}
-
-/* The column a file's name is keyed by: the first key column, or rowid. */
-static void add_name_key(struct buf *q, const struct home *h, const char *alias)
-{
-	if (h->t->rowid_key)
-		buf_addf(q, "%s.%s", alias, archive_rowid_name(h->t));
-	else
-		add_col(q, alias, h->t, h->t->pk[0]);
 }
 
 /* Append " WHERE ..." restricting parent rows (alias p) to the filter. */
@@ -177,26 +154,26 @@ static void add_filter(struct buf *q, const struct home *h, const struct filter 
 		return;
 	case F_KEY:
 		buf_addstr(q, " WHERE ");
-		add_name_key(q, h, "p");
+		query_name_key(q, h, "p");
 		buf_addstr(q, " IS ?1");
 		return;
 	case F_KEY_RANGE:
 		buf_addstr(q, " WHERE ");
-		add_name_key(q, h, "p");
+		query_name_key(q, h, "p");
 		buf_addstr(q, " >= ?1 AND ");
-		add_name_key(q, h, "p");
+		query_name_key(q, h, "p");
 		buf_addstr(q, " < ?2");
 		return;
 	case F_MONTH:
 		buf_addstr(q, " WHERE archivefs_month(");
-		add_col(q, "p", h->t, h->date_col);
+		query_col(q, "p", h->t, h->date_col);
 		buf_addstr(q, ") = ?1");
 		if (f->month[0]) {
 			/* Redundant, but lets an index on the date column serve it. */
 			buf_addstr(q, " AND ");
-			add_col(q, "p", h->t, h->date_col);
+			query_col(q, "p", h->t, h->date_col);
 			buf_addstr(q, " >= ?2 AND ");
-			add_col(q, "p", h->t, h->date_col);
+			query_col(q, "p", h->t, h->date_col);
 			buf_addstr(q, " < ?3");
 		}
 		return;
@@ -352,22 +329,16 @@ static int start_file(struct walk *w, const struct home *h, const struct value *
 
 static int walk_orphans(struct walk *w, const struct home *c)
 {
-	const struct home *p = c->parent;
 	struct buf q = BUF_INIT;
 	struct cursor cur;
 	int rc;
 
 	buf_addstr(&q, "SELECT ");
 	add_columns(&q, c->t, "c");
-	add_from(&q, c->t, "c");
-	buf_addstr(&q, " WHERE NOT EXISTS (SELECT 1");
-	add_from(&q, p->t, "p");
-	buf_addstr(&q, " WHERE ");
-	add_col(&q, "p", p->t, p->t->pk[0]);
-	buf_addstr(&q, " = ");
-	add_col(&q, "c", c->t, c->fk_col);
-	buf_addstr(&q, ") ORDER BY ");
-	add_col(&q, "c", c->t, c->fk_col);
+	query_from(&q, c->t, "c");
+	query_orphans_where(&q, c);
+	buf_addstr(&q, " ORDER BY ");
+	query_col(&q, "c", c->t, c->fk_col);
 	buf_addstr(&q, ", ");
 	add_child_order(&q, c);
 	rc = cursor_open(w, &cur, c, q.data, 0);
@@ -406,7 +377,7 @@ static int walk_home(struct walk *w, const struct home *h, const struct filter *
 	if (rowid)
 		buf_addf(&q, "p.%s, ", rowid);
 	add_columns(&q, h->t, "p");
-	add_from(&q, h->t, "p");
+	query_from(&q, h->t, "p");
 	add_filter(&q, h, f);
 	buf_addstr(&q, " ORDER BY ");
 	add_file_order(&q, h, "p");
@@ -422,14 +393,14 @@ static int walk_home(struct walk *w, const struct home *h, const struct filter *
 		buf_addstr(&q, "SELECT ");
 		add_columns(&q, c->t, "c");
 		buf_addstr(&q, ", ");
-		add_col(&q, "p", h->t, h->t->pk[0]);
-		add_from(&q, c->t, "c");
+		query_col(&q, "p", h->t, h->t->pk[0]);
+		query_from(&q, c->t, "c");
 		buf_addstr(&q, " JOIN main.");
 		buf_add_sqlident(&q, h->t->name);
 		buf_addstr(&q, " AS p ON ");
-		add_col(&q, "p", h->t, h->t->pk[0]);
+		query_col(&q, "p", h->t, h->t->pk[0]);
 		buf_addstr(&q, " = ");
-		add_col(&q, "c", c->t, c->fk_col);
+		query_col(&q, "c", c->t, c->fk_col);
 		add_filter(&q, h, f);
 		buf_addstr(&q, " ORDER BY ");
 		add_file_order(&q, h, "p");
@@ -741,8 +712,7 @@ static int file_filter(const struct home *h, const char *base, struct filter *f,
 			return 0;
 		memcpy(f->month, base, 7);
 		f->month[7] = '\0';
-		snprintf(f->from, sizeof(f->from), "%.4s-%.2s-", base, base + 5);
-		snprintf(f->to, sizeof(f->to), "%.4s-%.2s.", base, base + 5);
+		query_month_bounds(f->month, f->from, f->to);
 		return 0;
 	case HOME_ROW:
 		/* YYYY_MM_DD_<stem>_<key>.txt or <stem>_<key>.txt */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "query.h"
 #include "strset.h"
 
 struct entry {
@@ -77,51 +78,22 @@ static int query_int(struct listing *ls, const char *sql, long *v)
 	return rc;
 }
 
-static void add_from(struct buf *q, const struct store_table *t, const char *alias)
-{
-	buf_addstr(q, " FROM main.");
-	buf_add_sqlident(q, t->name);
-	buf_addf(q, " AS %s", alias);
-}
-
-static void add_col(struct buf *q, const char *alias, const struct store_table *t, int c)
-{
-	buf_addf(q, "%s.", alias);
-	buf_add_sqlident(q, t->cols[c].name);
-}
-
-/* The column a home's file names are keyed by. */
-static void add_name_key(struct buf *q, const struct home *h, const char *alias)
-{
-	if (h->t->rowid_key)
-		buf_addf(q, "%s.%s", alias, archive_rowid_name(h->t));
-	else
-		add_col(q, alias, h->t, h->t->pk[0]);
-}
-
 static int has_rows(struct listing *ls, const struct home *h, long *yes)
 {
 	buf_reset(&ls->sql);
 	buf_addstr(&ls->sql, "SELECT EXISTS (SELECT 1");
-	add_from(&ls->sql, h->t, "p");
+	query_from(&ls->sql, h->t, "p");
 	buf_addch(&ls->sql, ')');
 	return query_int(ls, ls->sql.data, yes);
 }
 
 static int has_orphans(struct listing *ls, const struct home *c, long *yes)
 {
-	const struct home *p = c->parent;
-
 	buf_reset(&ls->sql);
 	buf_addstr(&ls->sql, "SELECT EXISTS (SELECT 1");
-	add_from(&ls->sql, c->t, "c");
-	buf_addstr(&ls->sql, " WHERE NOT EXISTS (SELECT 1");
-	add_from(&ls->sql, p->t, "p");
-	buf_addstr(&ls->sql, " WHERE ");
-	add_col(&ls->sql, "p", p->t, p->t->pk[0]);
-	buf_addstr(&ls->sql, " = ");
-	add_col(&ls->sql, "c", c->t, c->fk_col);
-	buf_addstr(&ls->sql, "))");
+	query_from(&ls->sql, c->t, "c");
+	query_orphans_where(&ls->sql, c);
+	buf_addch(&ls->sql, ')');
 	return query_int(ls, ls->sql.data, yes);
 }
 
@@ -163,21 +135,21 @@ static int add_row_files(struct listing *ls, const struct home *h,
 		abort();
 	buf_reset(&ls->sql);
 	buf_addstr(&ls->sql, "SELECT ");
-	add_name_key(&ls->sql, h, "p");
+	query_name_key(&ls->sql, h, "p");
 	if (has_date) {
 		buf_addstr(&ls->sql, ", ");
-		add_col(&ls->sql, "p", h->t, h->date_col);
+		query_col(&ls->sql, "p", h->t, h->date_col);
 	}
-	add_from(&ls->sql, h->t, "p");
+	query_from(&ls->sql, h->t, "p");
 	if (want_month) {
 		buf_addstr(&ls->sql, " WHERE archivefs_month(");
-		add_col(&ls->sql, "p", h->t, h->date_col);
+		query_col(&ls->sql, "p", h->t, h->date_col);
 		buf_addstr(&ls->sql, ") = ?1");
 		if (want_month[0]) {
 			buf_addstr(&ls->sql, " AND ");
-			add_col(&ls->sql, "p", h->t, h->date_col);
+			query_col(&ls->sql, "p", h->t, h->date_col);
 			buf_addstr(&ls->sql, " >= ?2 AND ");
-			add_col(&ls->sql, "p", h->t, h->date_col);
+			query_col(&ls->sql, "p", h->t, h->date_col);
 			buf_addstr(&ls->sql, " < ?3");
 		}
 	}
@@ -188,12 +160,7 @@ static int add_row_files(struct listing *ls, const struct home *h,
 		v.n = strlen(want_month);
 		rc = store_bind(st, 1, &v);
 		if (!rc && want_month[0]) {
-			memcpy(from, want_month, 7);
-			from[4] = '-';
-			from[7] = '-';
-			from[8] = '\0';
-			memcpy(to, from, 9);
-			to[7] = '.';
+			query_month_bounds(want_month, from, to);
 			v.s = from;
 			v.n = 8;
 			rc = store_bind(st, 2, &v);
@@ -232,9 +199,9 @@ static int months(struct listing *ls, const struct home *h, struct strset *out)
 
 	buf_reset(&ls->sql);
 	buf_addstr(&ls->sql, "SELECT DISTINCT archivefs_month(");
-	add_col(&ls->sql, "p", h->t, h->date_col);
+	query_col(&ls->sql, "p", h->t, h->date_col);
 	buf_addch(&ls->sql, ')');
-	add_from(&ls->sql, h->t, "p");
+	query_from(&ls->sql, h->t, "p");
 	rc = store_prepare(ls->s, ls->sql.data, &st, ls->err);
 	while (!rc && (rc = store_step(st, ls->err)) == 1) {
 		store_column(st, 0, &v);
