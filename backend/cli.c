@@ -1,6 +1,8 @@
 /*
  * cli.c - the archivefs command line: parse arguments, call the engine,
- * print results, choose the exit status. Only main() exits.
+ * print results, choose the exit status. cli_main() returns the status and
+ * the executable's main() (fs/main.c) exits with it; commands built above
+ * the backend (mount) are passed in by that main().
  *
  * Exit status: 0 success; 1 the command failed (or verify found the
  * folder inconsistent); 2 usage error.
@@ -16,6 +18,7 @@
 
 #include "archive.h"
 #include "buf.h"
+#include "cli.h"
 #include "demo.h"
 #include "export.h"
 #include "import.h"
@@ -30,6 +33,7 @@ extern const char thywill_schema_sql[];
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+/* The usage, in two halves: extra commands are listed between them. */
 static const char usage_text[] =
 	"usage: archivefs <command> [options] [args]\n"
 	"\n"
@@ -52,7 +56,9 @@ static const char usage_text[] =
 	"  cat DB PATH...               print files of the tree (paths relative to its\n"
 	"                               root), rendered from DB alone, as a mount would\n"
 	"  ls DB [DIR...]               list folders of the tree (\"\" is its root),\n"
-	"                               from DB alone, as a mount would\n"
+	"                               from DB alone, as a mount would\n";
+
+static const char usage_tail[] =
 	"  help                         this text\n"
 	"\n"
 	"exit status: 0 success, 1 failure (or verify: not consistent), 2 usage error\n"
@@ -454,7 +460,15 @@ static int cmd_verify(int argc, char **argv)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static void print_usage(const struct cli_command *extra, size_t nextra)
+{
+	fputs(usage_text, stdout);
+	for (size_t i = 0; i < nextra; i++)
+		fputs(extra[i].help, stdout);
+	fputs(usage_tail, stdout);
+}
+
+int cli_main(int argc, char **argv, const struct cli_command *extra, size_t nextra)
 {
 	static const struct {
 		const char *name;
@@ -472,7 +486,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("%s", "no command given");
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(usage_text, stdout);
+		print_usage(extra, nextra);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
@@ -483,11 +497,14 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], cmds[i].name) == 0) {
 			for (int j = 2; j < argc; j++)
 				if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
-					fputs(usage_text, stdout);
+					print_usage(extra, nextra);
 					return 0;
 				}
 			return cmds[i].fn(argc - 2, argv + 2);
 		}
 	}
+	for (size_t i = 0; i < nextra; i++)
+		if (strcmp(argv[1], extra[i].name) == 0)
+			return extra[i].fn(argc - 2, argv + 2);
 	return usage_error("unknown command '%s'", argv[1]);
 }

@@ -1,0 +1,156 @@
+/*
+ * fs.h - the FUSE edge of archivefs, internal to fs/.
+ *
+ * fs/ translates kernel requests into backend calls and nothing more: no
+ * SQL, no rendering of its own (DESIGN.md section 6). The pieces:
+ *
+ *   inodes.c  inode numbers (a hash of the path, stable across mounts) and
+ *             the kernel's lookup counts;
+ *   rcache.c  rendered files by path, under a byte cap, so sizes are exact
+ *             without rendering on every getattr;
+ *   fs.c      the mounted filesystem: a pool of read-only store
+ *             connections, and stat/read/list of a tree path;
+ *   ops.c     the low-level FUSE operations, thin, errno at the edge;
+ *   mount.c   `archivefs mount`: arguments, checks, session, loop.
+ *
+ * Errors inside the daemon are 0 or a negative errno; a request path never
+ * exits, it logs (fuse_log) and returns an error.
+ *
+ * Paths are relative to the tree root, without leading or trailing '/';
+ * the root is "".
+ */
+#ifndef ARCHIVEFS_FS_H
+#define ARCHIVEFS_FS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "layout.h"
+#include "store.h"
+
+/* ---- inodes.c --------------------------------------------------------- */
+
+struct inodes;
+
+struct inodes *inodes_new(void);
+void inodes_free(struct inodes *t);
+
+/* The inode number of `path`: FUSE_ROOT_ID for "", else the 64-bit FNV-1a
+ * hash of the path, never 0 or 1. A pure function: stable across mounts. */
+fuse_ino_t inodes_hash(const char *path);
+
+/*
+ * Take one kernel lookup reference on path's inode (lookup, readdirplus)
+ * and set *ino. -EIO (logged) when another live path has the same number:
+ * serving it would serve the wrong file.
+ */
+int inodes_ref(struct inodes *t, const char *path, fuse_ino_t *ino);
+
+/* Drop n references (forget); the entry goes when none is left. */
+void inodes_forget(struct inodes *t, fuse_ino_t ino, uint64_t n);
+
+/* Set out (reset first) to the path of ino; -ESTALE when unknown. */
+int inodes_path(struct inodes *t, fuse_ino_t ino, struct buf *out);
+
+/* Inodes the kernel holds references on (statfs, tests). */
+size_t inodes_count(struct inodes *t);
+
+/* ---- rcache.c --------------------------------------------------------- */
+
+struct rcache;
+
+/* A cache of rendered files holding at most cap bytes of file data. */
+struct rcache *rcache_new(size_t cap);
+void rcache_free(struct rcache *c);
+
+/*
+ * On a hit return 1, set *len and *mode to the file's size and mode and,
+ * when out is not NULL, append bytes [off, off + size) of it to out. 0 on
+ * a miss.
+ */
+int rcache_get(struct rcache *c, const char *path, off_t off, size_t size,
+	       struct buf *out, size_t *len, unsigned *mode);
+
+/* Remember path's rendering (copied), evicting the least recently used
+ * files beyond the cap. A file larger than the cap is not kept. */
+void rcache_put(struct rcache *c, const char *path, const char *data,
+		size_t len, unsigned mode);
+
+/* ---- fs.c ------------------------------------------------------------- */
+
+/* One read-only connection and the layout bound to its schema. */
+struct fs_conn {
+	struct store *s;
+	struct layout l;
+	int busy;
+};
+
+struct fs {
+	/* SQLite connections are opened NOMUTEX: one thread at a time each.
+	 * A request takes a free one from the pool and gives it back. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fs_conn *conns;
+	int nconns;
+
+	struct inodes *inodes;
+	struct rcache *cache;
+	struct timespec time;   /* every node's atime/mtime/ctime, see fs_open */
+	uid_t uid;
+	gid_t gid;
+	double timeout;         /* entry and attr timeout, seconds */
+	int no_open;            /* the kernel may skip opens (FUSE_CAP_NO_OPEN_SUPPORT) */
+};
+
+/* A folder's listing, built by opendir and served by offset. */
+struct fs_dirent {
+	char *name;
+	int type;               /* TREE_FILE or TREE_DIR */
+};
+
+struct fs_dir {
+	char *path;
+	struct fs_dirent *v;    /* v[0] is ".", v[1] is ".." */
+	size_t n;
+};
+
+/* Open db read-only and bind its layout, then close it: the check made
+ * before mounting, so a bad database fails the command, not the mount. */
+int fs_check_db(const char *db, struct buf *err);
+
+/* Open nconns connections to db (an absolute path: the daemon chdirs to
+ * "/"); `time` is what every node reports as its times. */
+int fs_open(struct fs *fs, const char *db, int nconns,
+	    const struct timespec *time, struct buf *err);
+void fs_release(struct fs *fs);
+
+/* Stat a tree path: a file if it renders, else a folder if the tree has
+ * it, else -ENOENT. st_ino is inodes_hash(path). */
+int fs_stat(struct fs *fs, const char *path, struct stat *st);
+
+/* Append bytes [off, off + size) of the file at path to out. */
+int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
+	    struct buf *out);
+
+/* List folder `path` into *out (with "." and ".."); free with fs_dir_free. */
+int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out);
+void fs_dir_free(struct fs_dir *d);
+
+/* Join parent and name into out (reset first). */
+void fs_join(struct buf *out, const char *parent, const char *name);
+
+/* ---- ops.c / mount.c -------------------------------------------------- */
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* `archivefs mount DB MOUNTPOINT [-f] [-d] [-o opts]`: the exit status. */
+int fs_mount_cmd(int argc, char **argv);
+extern const char fs_mount_help[];
+
+#endif

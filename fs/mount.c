@@ -1,0 +1,237 @@
+/*
+ * mount.c - `archivefs mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]`.
+ *
+ * Order matters:
+ *   1. check everything that can be checked before mounting (the database
+ *      opens read-only and its layout binds; the mountpoint is a folder),
+ *      so a bad argument is an error message and exit 1, not a dead mount;
+ *   2. create the session and mount (read-only, private unless -o
+ *      allow_other);
+ *   3. daemonize unless -f (like sshfs: the parent exits once mounted);
+ *   4. only then open the store connections: SQLite connections must not
+ *      cross a fork();
+ *   5. serve with the multi-threaded loop until unmounted or signalled,
+ *      then unmount and exit 0.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define NCONNS 4
+
+const char fs_mount_help[] =
+	"  mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
+	"                               serve the text tree of DB at MOUNTPOINT, read-only,\n"
+	"                               rendered from DB on demand; -f stays in the\n"
+	"                               foreground, -d prints FUSE debug output, -o passes\n"
+	"                               mount options (allow_other, default_permissions...);\n"
+	"                               unmount with fusermount3 -u MOUNTPOINT\n";
+
+static int usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "archivefs: mount: %s%s%s\nTry 'archivefs mount --help'.\n",
+		what, arg ? " " : "", arg ? arg : "");
+	return EXIT_USAGE;
+}
+
+__attribute__((format(printf, 1, 2)))
+static int failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("archivefs: mount: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+static void strip_newlines(struct buf *b)
+{
+	while (b->len && b->data[b->len - 1] == '\n')
+		buf_truncate(b, b->len - 1);
+}
+
+/* Mount options from -o, comma-joined (empty when none). */
+static int add_opts(struct buf *opts, const char *o)
+{
+	if (!*o)
+		return -1;
+	if (opts->len)
+		buf_addch(opts, ',');
+	buf_addstr(opts, o);
+	return 0;
+}
+
+static int check_mountpoint(const char *mnt, char *abs)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) < 0) {
+		if (errno == ENOTCONN)
+			return failed("%s: %s (a dead mount? try 'fusermount3 -u %s')",
+				      mnt, strerror(errno), mnt);
+		return failed("mountpoint %s: %s", mnt, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return failed("mountpoint %s: %s", mnt, "not a folder");
+	if (!realpath(mnt, abs))
+		return failed("mountpoint %s: %s", mnt, strerror(errno));
+	return 0;
+}
+
+int fs_mount_cmd(int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL };
+	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop;
+	char db[PATH_MAX], mnt[PATH_MAX];
+	struct buf opts = BUF_INIT, fsopts = BUF_INIT, err = BUF_INIT;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *cfg = NULL;
+	struct fs fs;
+	struct stat st;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: archivefs mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n\n%s",
+			       fs_mount_help);
+			printf("\nFUSE options for -o:\n");
+			fflush(stdout);
+			fuse_lowlevel_help();
+			return 0;
+		} else if (!strcmp(a, "-f")) {
+			foreground = 1;
+		} else if (!strcmp(a, "-d")) {
+			debug = foreground = 1;
+		} else if (!strcmp(a, "-o")) {
+			if (i + 1 >= argc || add_opts(&opts, argv[++i]))
+				return buf_release(&opts), usage("-o needs options", NULL);
+		} else if (!strncmp(a, "-o", 2)) {
+			if (add_opts(&opts, a + 2))
+				return buf_release(&opts), usage("-o needs options", NULL);
+		} else if (a[0] == '-' && a[1]) {
+			buf_release(&opts);
+			return usage("unknown option", a);
+		} else if (npos < 2) {
+			pos[npos++] = a;
+		} else {
+			buf_release(&opts);
+			return usage("unexpected argument", a);
+		}
+	}
+	if (npos < 2) {
+		buf_release(&opts);
+		return usage("needs a database and a mountpoint", NULL);
+	}
+
+	/* 1. Checks, before anything is mounted. */
+	if (stat(pos[0], &st) < 0 || !realpath(pos[0], db)) {
+		rc = failed("database %s: %s", pos[0], strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = failed("database %s: %s", pos[0], "not a regular file");
+		goto out;
+	}
+	if (fs_check_db(db, &err)) {
+		strip_newlines(&err);
+		rc = failed("database %s: %s", pos[0], err.len ? err.data : "cannot open");
+		goto out;
+	}
+	if (check_mountpoint(pos[1], mnt))
+		goto out;
+
+	/* 2. The session. Read-only and private by default; fsname names the
+	 * database in /proc/mounts and df. */
+	buf_addstr(&fsopts, "ro,subtype=archivefs,fsname=");
+	for (const char *c = db; *c; c++) {
+		if (*c == ',' || *c == '\\')   /* fuse_opt's escapes */
+			buf_addch(&fsopts, '\\');
+		buf_addch(&fsopts, *c);
+	}
+	if (fuse_opt_add_arg(&args, "archivefs") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fsopts.data))
+		goto nomem;
+	if (opts.len && (fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts.data)))
+		goto nomem;
+	if (debug && fuse_opt_add_arg(&args, "-d"))
+		goto nomem;
+
+	memset(&fs, 0, sizeof(fs));
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se) {
+		rc = EXIT_USAGE;
+		failed("%s", "invalid options (see 'archivefs mount --help')");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		rc = failed("%s", "cannot set signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, mnt)) {
+		rc = failed("cannot mount on %s (see the reason above)", mnt);
+		goto out_signals;
+	}
+
+	/* 3. Daemonize; from here stderr may be /dev/null. */
+	if (fuse_daemonize(foreground)) {
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: cannot daemonize\n");
+		goto out_unmount;
+	}
+
+	/* 4. The connections, after the fork. The DB's mtime is every node's
+	 * time until the change journal lands (see fs.c fill_times). */
+	if (stat(db, &st) < 0) {
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: %s\n", db, strerror(errno));
+		goto out_unmount;
+	}
+	if (fs_open(&fs, db, NCONNS, &st.st_mtim, &err)) {
+		strip_newlines(&err);
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: %s\n", db, err.data);
+		goto out_unmount;
+	}
+
+	/* 5. Serve. */
+	cfg = fuse_loop_cfg_create();
+	if (!cfg) {
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: out of memory\n");
+		goto out_fs;
+	}
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	loop = fuse_session_loop_mt(se, cfg);
+	/* > 0: ended by that signal (SIGTERM, SIGINT, SIGHUP): a clean stop. */
+	if (loop < 0)
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: session loop failed: %s\n",
+			 strerror(-loop));
+	else
+		rc = 0;
+	fuse_loop_cfg_destroy(cfg);
+out_fs:
+	fs_release(&fs);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	fuse_opt_free_args(&args);
+	buf_release(&fsopts);
+	buf_release(&opts);
+	buf_release(&err);
+	return rc;
+nomem:
+	rc = failed("%s", "out of memory");
+	goto out;
+}

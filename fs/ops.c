@@ -1,0 +1,427 @@
+/*
+ * ops.c - the low-level FUSE operations: check the request, make one call
+ * into fs.c (and through it the backend), reply. Errors are -errno at the
+ * edge; a request never ends the daemon.
+ *
+ * What the kernel charges decides the shape (DESIGN.md section 8):
+ *   - long entry/attr timeouts and keep_cache: the tree does not change
+ *     while mounted in this cut;
+ *   - open replies ENOSYS when the kernel supports it, so it stops sending
+ *     opens (and releases) at all; reads come with fi->fh == 0 and are
+ *     served by inode;
+ *   - readdirplus always on (not "auto"), cached directory listings;
+ *   - the xattr calls reply ENOSYS, the one answer the kernel caches.
+ * This cut is read-only: the mount is "ro" and every modifying operation
+ * replies EROFS should one get through.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "fs.h"
+#include "tree.h"
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+}
+
+/* The path of ino into out; replies the error itself when there is none. */
+static int path_of(fuse_req_t req, fuse_ino_t ino, struct buf *out)
+{
+	int rc = inodes_path(fs_of(req)->inodes, ino, out);
+
+	if (rc)
+		fuse_reply_err(req, -rc);
+	return rc;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	struct fuse_entry_param e;
+	int rc;
+
+	if (path_of(req, parent, &dir))
+		goto out;
+	if (strlen(name) > 255) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		goto out;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		fuse_reply_err(req, ENOENT);   /* the kernel resolves these itself */
+		goto out;
+	}
+	fs_join(&path, dir.data, name);
+	memset(&e, 0, sizeof(e));
+	e.attr_timeout = fs->timeout;
+	e.entry_timeout = fs->timeout;
+	rc = fs_stat(fs, path.data, &e.attr);
+	if (rc == -ENOENT) {
+		/* A negative entry: the kernel caches "no such name" too. */
+		e.ino = 0;
+		fuse_reply_entry(req, &e);
+		goto out;
+	}
+	if (!rc)
+		rc = inodes_ref(fs->inodes, path.data, &e.ino);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_entry(req, &e) == -ENOENT)
+		inodes_forget(fs->inodes, e.ino, 1);   /* interrupted: not taken */
+out:
+	buf_release(&dir);
+	buf_release(&path);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inodes_forget(fs_of(req)->inodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fs_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		inodes_forget(fs->inodes, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	(void)fi;
+	if (path_of(req, ino, &path))
+		goto out;
+	rc = fs_stat(fs, path.data, &st);
+	if (rc)
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+out:
+	buf_release(&path);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+
+	(void)ino;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fs->no_open) {
+		/* Success, and no more opens or releases for any file. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct buf path = BUF_INIT, out = BUF_INIT;
+	int rc;
+
+	(void)fi;
+	if (path_of(req, ino, &path))
+		goto out;
+	rc = fs_read(fs, path.data, off, size, &out);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, out.data, out.len);
+out:
+	buf_release(&path);
+	buf_release(&out);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct buf path = BUF_INIT;
+	struct fs_dir *d;
+	int rc;
+
+	if (path_of(req, ino, &path))
+		goto out;
+	rc = fs_dir_open(fs, path.data, &d);
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		goto out;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	fi->keep_cache = 1;      /* the listing does not change while mounted */
+	fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_dir_free(d);          /* interrupted: no releasedir will come */
+out:
+	buf_release(&path);
+}
+
+/* The path of entry i of d (its parent's path for ".."). */
+static void entry_path(const struct fs_dir *d, size_t i, struct buf *out)
+{
+	const char *slash;
+
+	if (i == 0) {
+		buf_reset(out);
+		buf_addstr(out, d->path);
+	} else if (i == 1) {
+		buf_reset(out);
+		slash = strrchr(d->path, '/');
+		if (slash)
+			buf_add(out, d->path, (size_t)(slash - d->path));
+	} else {
+		fs_join(out, d->path, d->v[i].name);
+	}
+}
+
+static void readdir_common(fuse_req_t req, size_t size, off_t off,
+			   struct fuse_file_info *fi, int plus)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	struct buf path = BUF_INIT;
+	char *reply = malloc(size ? size : 1);
+	size_t used = 0;
+	int rc = 0;
+
+	if (!reply) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? d->n : (size_t)off; i < d->n; i++) {
+		const char *name = d->v[i].name;
+		size_t need;
+		entry_path(d, i, &path);
+		if (!plus) {
+			struct stat st;
+			memset(&st, 0, sizeof(st));
+			st.st_ino = inodes_hash(path.data);
+			st.st_mode = d->v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
+			need = fuse_add_direntry(req, reply + used, size - used, name,
+						 &st, (off_t)(i + 1));
+			if (need > size - used)
+				break;
+			used += need;
+			continue;
+		}
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		e.attr_timeout = fs->timeout;
+		e.entry_timeout = fs->timeout;
+		if (i < 2) {
+			/* "." and "..": the kernel takes no reference on them. */
+			e.attr.st_ino = inodes_hash(path.data);
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			rc = fs_stat(fs, path.data, &e.attr);
+			if (!rc)
+				rc = inodes_ref(fs->inodes, path.data, &e.ino);
+			if (rc)
+				break;
+		}
+		need = fuse_add_direntry_plus(req, reply + used, size - used, name,
+					      &e, (off_t)(i + 1));
+		if (need > size - used) {
+			if (e.ino)
+				inodes_forget(fs->inodes, e.ino, 1);
+			break;
+		}
+		used += need;
+	}
+	/* An entry that failed after others were added is retried (and then
+	 * failed) by the next call, which starts at it. */
+	if (rc && used == 0)
+		fuse_reply_err(req, rc == -ENOENT ? EIO : -rc);
+	else
+		fuse_reply_buf(req, reply, used);
+	free(reply);
+	buf_release(&path);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_common(req, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)ino;
+	readdir_common(req, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_dir_free((struct fs_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	sv.f_files = inodes_count(fs_of(req)->inodes);
+	fuse_reply_statfs(req, &sv);
+}
+
+/* No extended attributes: ENOSYS is the answer the kernel remembers, so
+ * `ls -l` stops asking (DESIGN.md section 8). */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino; (void)name; (void)size;
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino; (void)size;
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino; (void)name;
+	fuse_reply_err(req, ENOSYS);
+}
+
+/* ---- read-only in this cut: everything that would change the tree ---- */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino; (void)attr; (void)to_set; (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent; (void)name; (void)mode; (void)rdev;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent; (void)name; (void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link; (void)parent; (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino; (void)newparent; (void)newname;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent; (void)name; (void)mode; (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
+{
+	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.open = op_open,
+	.read = op_read,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.write = op_write,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
