@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # archivefs quickstart: install what is missing, build, create a ThyWill
-# demo database, write its text archive, verify it, and say what to try.
+# demo database, write its text archive, verify it, mount it, and say what
+# to try.
 #
 #   bash mount-scripts/quickstart.sh [DEMO_DIR]
 #
-# DEMO_DIR (default ~/archivefs-demo) receives demo.db and text_archives/.
+# DEMO_DIR (default ~/archivefs-demo) receives demo.db, text_archives/ (the
+# export) and mnt/ (the live mount; unmount with fusermount3 -u DEMO_DIR/mnt).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 demo=${1:-$HOME/archivefs-demo}
@@ -14,7 +16,7 @@ if [ ! -f "$repo/build/build.ninja" ]; then
 	meson setup "$repo/build" >/dev/null
 fi
 ninja -C "$repo/build" >/dev/null
-af=$repo/build/backend/archivefs
+af=$repo/build/fs/archivefs
 
 mkdir -p "$demo"
 db=$demo/demo.db
@@ -25,10 +27,27 @@ fi
 "$af" export "$db" "$tree"
 "$af" verify "$db" "$tree" | tail -1
 
+mnt=$demo/mnt
+mkdir -p "$mnt"
+if mountpoint -q "$mnt"; then
+	echo "$mnt is already mounted"
+elif [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	"$af" mount "$db" "$mnt"
+	echo "mounted $db at $mnt"
+	diff -r "$mnt" "$tree" >/dev/null && echo "the mount and the export are identical"
+else
+	echo "no usable /dev/fuse here: skipping the mount"
+fi
+
 cat <<EOF2
 
-The demo database is $db; its text archive is $tree.
+The demo database is $db; its text archive is $tree;
+the same tree, served live from the database, is mounted at $mnt.
 Things to try:
+  ls -l $mnt $mnt/prayers/2024/03 | head
+  grep -rl 'surgery' $mnt | head
+  diff -r $mnt $tree && echo identical
+  fusermount3 -u $mnt                     # unmount
   ls $tree $tree/prayers/2024/03 | head
   less "\$(ls $tree/prayers/2024/03/*.txt | head -1)"
   grep -rl 'surgery' $tree | head

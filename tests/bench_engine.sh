@@ -19,7 +19,7 @@
 #
 # usage: tests/bench_engine.sh [--prayers N] [--runs R] [--workdir DIR]
 #                              [--archivefs PATH] [--keep]
-# The binaries must already be built (default: build/backend/archivefs and
+# The binaries must already be built (default: build/fs/archivefs and
 # build/tests/bench_floor under the repository root).
 
 set -euo pipefail
@@ -38,7 +38,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prayers=100000
 runs=3
 workdir=
-archivefs=$repo_root/build/backend/archivefs
+archivefs=$repo_root/build/fs/archivefs
 floor=$repo_root/build/tests/bench_floor
 keep=0
 

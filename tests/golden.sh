@@ -13,8 +13,8 @@
 #   import(expected) into a copy of A changes nothing.
 #
 # Usage:
-#   ARCHIVEFS=$PWD/build/backend/archivefs bash tests/golden.sh
-#   ARCHIVEFS=$PWD/build/backend/archivefs bash tests/golden.sh --bless
+#   ARCHIVEFS=$PWD/build/fs/archivefs bash tests/golden.sh
+#   ARCHIVEFS=$PWD/build/fs/archivefs bash tests/golden.sh --bless
 # --bless rewrites tests/golden/expected/ and tests/golden/expected.modes
 # from the current binary, then runs the checks. Use it only for an
 # intentional format change, and read the resulting `git diff` line by
