@@ -403,6 +403,21 @@ int store_set_pragma_int(struct store *s, const char *name, int64_t v,
 	return rc;
 }
 
+int store_data_version(struct store *s, int64_t *v, struct buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = fail(s, rc, "PRAGMA data_version", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_exec(struct store *s, const char *sql, struct buf *err)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);

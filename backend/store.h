@@ -105,6 +105,13 @@ void store_column(struct store_stmt *st, int i, struct value *v);
 void store_reset(struct store_stmt *st);
 void store_finalize(struct store_stmt *st);
 
+/*
+ * PRAGMA data_version of this connection: it changes when another
+ * connection (the application) commits to the database, so polling it is
+ * how a daemon notices changes cheaply.
+ */
+int store_data_version(struct store *s, int64_t *v, struct buf *err);
+
 /* Map a SQLite result code to a negative errno (the one table). */
 int store_errno(int sqlite_code);
 

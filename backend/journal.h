@@ -1,0 +1,81 @@
+/*
+ * journal.h - change capture: which files changed, and when.
+ *
+ * The application writes SQLite directly, from other processes. To learn
+ * what it changed, archivefs installs, in the application's database:
+ *
+ *   archivefs_journal   one row per inserted, updated or deleted row of a
+ *                       user table, appended by triggers in the writer's own
+ *                       transaction (so no committed change is missed, even
+ *                       across a crash): the table, the operation, the time
+ *                       (UTC seconds, as REAL) and, old and new, the values
+ *                       that decide which file holds the row (its name key,
+ *                       its date column, and for embedded rows the parent's
+ *                       key);
+ *   archivefs_file      per file path: its mtime (ns) and a 64-bit hash of
+ *                       its rendered bytes, so a change that does not change
+ *                       a file's bytes does not touch its mtime;
+ *   archivefs_state     key/value: schema version of these objects, the time
+ *                       they were installed (the mtime of every file that
+ *                       has not changed since), the last journal seq applied;
+ *   archivefs_trg_<table>_{ins,upd,del}   the triggers.
+ *
+ * Every object is named archivefs_*; export, import and the schema file
+ * never carry them (store.c leaves archivefs_* out). The triggers use only
+ * SQLite's built-in functions, so the application's connections need
+ * nothing from archivefs. journal_install() is idempotent and reinstalls
+ * triggers an application migration dropped (or a table added later).
+ *
+ * Pruning: journal rows at or below the applied seq are deleted in
+ * journal_apply(), keeping the table small; nothing else reads them.
+ *
+ * All functions run their own short transactions and return 0 or a
+ * negative errno with the reason in err.
+ */
+#ifndef ARCHIVEFS_JOURNAL_H
+#define ARCHIVEFS_JOURNAL_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "layout.h"
+#include "store.h"
+
+/* Create/refresh the tables and triggers above for every table of l.
+ * Needs a read-write store. */
+int journal_install(struct store *s, const struct layout *l, struct buf *err);
+
+/* 1 if the objects are installed (the tables exist), 0 if not. */
+int journal_installed(struct store *s);
+
+/* Nanoseconds since the epoch at which journal_install first ran. */
+int journal_installed_at(struct store *s, int64_t *ns, struct buf *err);
+
+/*
+ * The mtime of the file at `path`: the time its bytes last changed, as
+ * recorded by journal_apply(), or the install time if never. Never now.
+ */
+int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
+		       struct buf *err);
+
+/*
+ * Called for every file whose bytes changed: path, its new mtime, and
+ * whether it still exists (0 when no row renders to it any more).
+ */
+typedef void (*journal_changed_fn)(void *ctx, const char *path, int64_t mtime_ns,
+				   int exists);
+
+/*
+ * Apply every journal row after the last applied seq: work out the files
+ * those rows were and are rendered in (old and new values; an embedded
+ * row's parent file, or its orphans file), render each (archive.c), and
+ * where the bytes differ from the recorded hash (or nothing is recorded)
+ * record the journal row's time as the file's mtime and call `changed`.
+ * Then record the new applied seq and prune the applied journal rows.
+ * *applied gets the number of journal rows applied (0: nothing new).
+ */
+int journal_apply(struct store *s, const struct layout *l,
+		  journal_changed_fn changed, void *ctx, long *applied,
+		  struct buf *err);
+
+#endif
