@@ -638,6 +638,68 @@ out_nocommit:
 	return rc;
 }
 
+/* --- indexes for single files -------------------------------------------- */
+
+/* "archivefs_idx_<table>_<column>", made of safe bytes, plus a hash of the
+ * exact names so two odd names can never share an index name. */
+static void index_name(struct buf *out, const struct store_table *t, int col)
+{
+	struct buf full = BUF_INIT;
+
+	buf_addstr(out, "archivefs_idx_");
+	buf_addf(&full, "%s", t->name);
+	buf_addch(&full, '\0');
+	buf_addstr(&full, t->cols[col].name);
+	for (size_t i = 0; i < full.len; i++) {
+		unsigned char c = (unsigned char)full.data[i];
+		if (!c)
+			buf_addch(out, '_');
+		else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '_')
+			buf_addch(out, c);
+	}
+	buf_addf(out, "_%08x", (unsigned)(names_hash(full.data, full.len) & 0xffffffffu));
+	buf_release(&full);
+}
+
+static int install_index(struct store *s, const struct store_table *t, int col,
+			 struct buf *err)
+{
+	struct buf q = BUF_INIT, name = BUF_INIT;
+	int rc;
+
+	index_name(&name, t, col);
+	buf_addstr(&q, "CREATE INDEX IF NOT EXISTS main.");
+	buf_add_sqlident(&q, name.data);
+	buf_addstr(&q, " ON ");
+	buf_add_sqlident(&q, t->name);
+	buf_addstr(&q, " (");
+	buf_add_sqlident(&q, t->cols[col].name);
+	buf_addch(&q, ')');
+	rc = store_exec(s, q.data, err);
+	buf_release(&q);
+	buf_release(&name);
+	return rc;
+}
+
+int archive_install_indexes(struct store *s, const struct layout *l, struct buf *err)
+{
+	int rc = store_begin(s, 1, err);
+
+	for (int i = 0; !rc && i < l->nhomes; i++) {
+		const struct home *h = &l->homes[i];
+		if (h->kind == HOME_CHILD)
+			rc = install_index(s, h->t, h->fk_col, err);
+		else if (h->date_col >= 0)
+			rc = install_index(s, h->t, h->date_col, err);
+	}
+	if (!rc)
+		rc = store_commit(s, err);
+	else
+		store_rollback(s);
+	return rc;
+}
+
 /* --- one file ------------------------------------------------------------ */
 
 struct capture {

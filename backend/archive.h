@@ -45,6 +45,16 @@ int archive_walk(struct store *s, const struct layout *l,
 int archive_render_file(struct store *s, const struct layout *l, const char *path,
 			struct buf *out, unsigned *mode, struct buf *err);
 
+/*
+ * Create the indexes that make archive_render_file() and tree_list() read
+ * only the rows of one file: on each embedded table's parent column and on
+ * each home's date column. They are named archivefs_idx_*, so they are
+ * never archived or replayed, and plain column indexes, so the
+ * application's connections need nothing from archivefs to maintain them.
+ * Idempotent; needs a read-write store.
+ */
+int archive_install_indexes(struct store *s, const struct layout *l, struct buf *err);
+
 /* Total rows in the database's user tables (for progress reports). */
 int archive_count_rows(struct store *s, const struct layout *l, long *rows,
 		       struct buf *err);

@@ -22,10 +22,21 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
+/*
+ * Idle prepared statements, kept for reuse: the mount renders one file per
+ * request with the same handful of queries, and preparing them again each
+ * time would cost more than running them. store_finalize() parks a
+ * statement here (reset, bindings cleared: it holds no lock), and
+ * store_prepare() takes one back when its SQL text matches.
+ */
+#define STMT_CACHE 32
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	struct store_schema schema;
+	sqlite3_stmt *idle[STMT_CACHE];
+	int nidle;
 };
 
 struct store_stmt {
@@ -277,6 +288,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	schema_free(&s->schema);
+	for (int i = 0; i < s->nidle; i++)
+		sqlite3_finalize(s->idle[i]);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -457,6 +470,16 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out,
 	if (!st)
 		abort();
 	st->s = s;
+	for (int i = s->nidle - 1; i >= 0; i--) {
+		if (strcmp(sqlite3_sql(s->idle[i]), sql) == 0) {
+			st->st = s->idle[i];
+			memmove(&s->idle[i], &s->idle[i + 1],
+				(size_t)(s->nidle - i - 1) * sizeof(s->idle[0]));
+			s->nidle--;
+			*out = st;
+			return 0;
+		}
+	}
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st->st, NULL);
 	if (rc != SQLITE_OK) {
 		free(st);
@@ -548,8 +571,22 @@ void store_reset(struct store_stmt *st)
 
 void store_finalize(struct store_stmt *st)
 {
+	struct store *s;
+
 	if (!st)
 		return;
-	sqlite3_finalize(st->st);
+	s = st->s;
+	if (st->st && sqlite3_reset(st->st) == SQLITE_OK && sqlite3_sql(st->st)) {
+		sqlite3_clear_bindings(st->st);
+		if (s->nidle == STMT_CACHE) {
+			sqlite3_finalize(s->idle[0]);
+			memmove(&s->idle[0], &s->idle[1],
+				(size_t)(STMT_CACHE - 1) * sizeof(s->idle[0]));
+			s->nidle--;
+		}
+		s->idle[s->nidle++] = st->st;
+	} else {
+		sqlite3_finalize(st->st);
+	}
 	free(st);
 }
