@@ -8,6 +8,9 @@
  * are exactly the export's, so `diff -r` and `rsync -a` against an export
  * match: files as rendered (0644, 0600 for bearer secrets), folders by
  * layout_folder_mode().
+ *
+ * Times: see struct fs. A file's mtime is read with its rendering and
+ * cached with it, so getattr costs no query while the file is cached.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "archive.h"
 #include "fs.h"
+#include "journal.h"
 #include "tree.h"
 
 #define RCACHE_BYTES ((size_t)64 << 20)
@@ -46,7 +50,8 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->time = *time;
-	fs->timeout = 3600.0;   /* the tree does not change while mounted (yet) */
+	/* Long timeouts: a change is pushed to the kernel by watch.c. */
+	fs->timeout = 3600.0;
 	fs->inodes = inodes_new();
 	fs->cache = rcache_new(RCACHE_BYTES);
 	fs->conns = calloc((size_t)nconns, sizeof(*fs->conns));
@@ -64,6 +69,15 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 		if (rc) {
 			store_close(c->s);
 			break;
+		}
+	}
+	if (!rc && journal_installed(fs->conns[0].s) == 1) {
+		int64_t ns;
+		rc = journal_installed_at(fs->conns[0].s, &ns, err);
+		if (!rc) {
+			fs->journal = 1;
+			fs->time.tv_sec = (time_t)(ns / 1000000000);
+			fs->time.tv_nsec = (long)(ns % 1000000000);
 		}
 	}
 	if (rc)
@@ -117,33 +131,50 @@ static void log_error(const char *what, const char *path, int rc, struct buf *er
 		 strerror(-rc), err->len ? ": " : "", err->data);
 }
 
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
 /*
- * Render path into out and the cache. 0 (out and *mode set); -ENOENT when
- * no row renders to it; another -errno (logged) when rendering failed.
+ * Render path into out and the cache, with its mtime. 0 (out, *mode and
+ * *mtime_ns set); -ENOENT when no row renders to it; another -errno
+ * (logged) when rendering failed. The cache generation is read first: a
+ * change applied meanwhile keeps this rendering out of the cache.
  */
-static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mode)
+static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mode,
+		  int64_t *mtime_ns)
 {
 	struct buf err = BUF_INIT;
+	uint64_t gen = rcache_gen(fs->cache);
 	struct fs_conn *c = conn_get(fs);
 	int rc = archive_render_file(c->s, &c->l, path, out, mode, &err);
 
+	*mtime_ns = ts_ns(&fs->time);
+	if (!rc && fs->journal) {
+		rc = journal_file_mtime(c->s, path, mtime_ns, &err);
+		if (rc)
+			log_error("cannot read the mtime of", path, rc, &err);
+	}
 	conn_put(fs, c);
 	if (!rc)
-		rcache_put(fs->cache, path, out->data, out->len, *mode);
+		rcache_put(fs->cache, gen, path, out->data, out->len, *mode, *mtime_ns);
 	else if (rc != -ENOENT)
 		log_error("cannot render", path, rc, &err);
 	buf_release(&err);
 	return rc;
 }
 
-static void fill_times(const struct fs *fs, struct stat *st)
+/* atime = ctime = mtime: never now(), never 0, never changed by a read,
+ * so rsync and make see a stable tree. */
+static void fill_times(struct stat *st, int64_t mtime_ns)
 {
-	/* Until the change journal lands: every node carries the database
-	 * file's mtime, read once at mount. Never now(), never 0, and never
-	 * changed by a read, so rsync and make see a stable tree. */
-	st->st_atim = fs->time;
-	st->st_mtim = fs->time;
-	st->st_ctim = fs->time;
+	if (mtime_ns <= 0)   /* a bad journal row: still never 0 */
+		mtime_ns = 1000000000;
+	st->st_mtim.tv_sec = (time_t)(mtime_ns / 1000000000);
+	st->st_mtim.tv_nsec = (long)(mtime_ns % 1000000000);
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
 }
 
 int fs_stat(struct fs *fs, const char *path, struct stat *st)
@@ -151,6 +182,7 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	size_t len;
 	unsigned mode;
+	int64_t mtime_ns = 0;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -158,9 +190,8 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = 4096;
-	fill_times(fs, st);
-	if (*path && !rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode)) {
-		rc = render(fs, path, &out, &mode);
+	if (*path && !rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
+		rc = render(fs, path, &out, &mode, &mtime_ns);
 		len = out.len;
 		buf_release(&out);
 		if (rc && rc != -ENOENT)
@@ -179,6 +210,7 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	} else if (!*path) {
 		goto dir;
 	}
+	fill_times(st, mtime_ns);
 	st->st_mode = S_IFREG | (mode & 07777);
 	st->st_nlink = 1;
 	st->st_size = (off_t)len;
@@ -190,6 +222,7 @@ dir:
 		mode = layout_folder_mode(&c->l, path, strlen(path));
 		conn_put(fs, c);
 	}
+	fill_times(st, ts_ns(&fs->time));
 	st->st_mode = S_IFDIR | (mode & 07777);
 	st->st_nlink = 2;
 	st->st_size = 4096;
@@ -203,13 +236,14 @@ int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
 	struct buf r = BUF_INIT;
 	size_t len;
 	unsigned mode;
+	int64_t mtime_ns = 0;
 	int rc;
 
 	if (off < 0)
 		return -EINVAL;
-	if (rcache_get(fs->cache, path, off, size, out, &len, &mode))
+	if (rcache_get(fs->cache, path, off, size, out, &len, &mode, &mtime_ns))
 		return 0;
-	rc = render(fs, path, &r, &mode);
+	rc = render(fs, path, &r, &mode, &mtime_ns);
 	if (!rc && (size_t)off < r.len)
 		buf_add(out, r.data + off,
 			size < r.len - (size_t)off ? size : r.len - (size_t)off);

@@ -6,10 +6,13 @@
  *
  *   inodes.c  inode numbers (a hash of the path, stable across mounts) and
  *             the kernel's lookup counts;
- *   rcache.c  rendered files by path, under a byte cap, so sizes are exact
- *             without rendering on every getattr;
+ *   rcache.c  rendered files by path, with their mtimes, under a byte cap,
+ *             so sizes are exact without rendering on every getattr;
  *   fs.c      the mounted filesystem: a pool of read-only store
  *             connections, and stat/read/list of a tree path;
+ *   watch.c   live updates: a thread that applies the change journal
+ *             (backend/journal.h) when the application commits, drops
+ *             changed files from the cache and tells the kernel;
  *   ops.c     the low-level FUSE operations, thin, errno at the edge;
  *   mount.c   `archivefs mount`: arguments, checks, session, loop.
  *
@@ -61,6 +64,9 @@ int inodes_path(struct inodes *t, fuse_ino_t ino, struct buf *out);
 /* Inodes the kernel holds references on (statfs, tests). */
 size_t inodes_count(struct inodes *t);
 
+/* 1 if the kernel holds a reference on ino (always for the root). */
+int inodes_known(struct inodes *t, fuse_ino_t ino);
+
 /* ---- rcache.c --------------------------------------------------------- */
 
 struct rcache;
@@ -70,17 +76,26 @@ struct rcache *rcache_new(size_t cap);
 void rcache_free(struct rcache *c);
 
 /*
- * On a hit return 1, set *len and *mode to the file's size and mode and,
- * when out is not NULL, append bytes [off, off + size) of it to out. 0 on
- * a miss.
+ * On a hit return 1, set *len, *mode and *mtime_ns to the file's size,
+ * mode and mtime and, when out is not NULL, append bytes [off, off + size)
+ * of it to out. 0 on a miss.
  */
 int rcache_get(struct rcache *c, const char *path, off_t off, size_t size,
-	       struct buf *out, size_t *len, unsigned *mode);
+	       struct buf *out, size_t *len, unsigned *mode, int64_t *mtime_ns);
+
+/* The generation: read it before rendering, pass it to rcache_put(). */
+uint64_t rcache_gen(struct rcache *c);
 
 /* Remember path's rendering (copied), evicting the least recently used
- * files beyond the cap. A file larger than the cap is not kept. */
-void rcache_put(struct rcache *c, const char *path, const char *data,
-		size_t len, unsigned mode);
+ * files beyond the cap. A file larger than the cap is not kept, nor one
+ * rendered before a rcache_drop() (gen is not the current generation). */
+void rcache_put(struct rcache *c, uint64_t gen, const char *path,
+		const char *data, size_t len, unsigned mode, int64_t mtime_ns);
+
+/* Forget path's rendering (the file changed) and bump the generation. */
+void rcache_drop(struct rcache *c, const char *path);
+/* Forget every rendering (and bump the generation). */
+void rcache_drop_all(struct rcache *c);
 
 /* ---- fs.c ------------------------------------------------------------- */
 
@@ -101,7 +116,13 @@ struct fs {
 
 	struct inodes *inodes;
 	struct rcache *cache;
-	struct timespec time;   /* every node's atime/mtime/ctime, see fs_open */
+	/* Times (DESIGN.md section 5): with the change journal installed, a
+	 * file's mtime is journal_file_mtime(), a folder's the install time;
+	 * without it (a read-only database never mounted read-write), every
+	 * node carries the database file's mtime as of mounting. atime and
+	 * ctime equal mtime. Never now, never 0. */
+	int journal;            /* the journal is installed: per-file mtimes */
+	struct timespec time;   /* folders' times (and files' without journal) */
 	uid_t uid;
 	gid_t gid;
 	double timeout;         /* entry and attr timeout, seconds */
@@ -125,7 +146,9 @@ struct fs_dir {
 int fs_check_db(const char *db, struct buf *err);
 
 /* Open nconns connections to db (an absolute path: the daemon chdirs to
- * "/"); `time` is what every node reports as its times. */
+ * "/"). When the change journal is installed in db, folders report its
+ * install time and files their journal mtimes; else every node reports
+ * `time` (the database file's mtime). */
 int fs_open(struct fs *fs, const char *db, int nconns,
 	    const struct timespec *time, struct buf *err);
 void fs_release(struct fs *fs);
@@ -144,6 +167,28 @@ void fs_dir_free(struct fs_dir *d);
 
 /* Join parent and name into out (reset first). */
 void fs_join(struct buf *out, const char *parent, const char *name);
+
+/* ---- watch.c ---------------------------------------------------------- */
+
+struct watch;
+
+/*
+ * Open db read-write for the watcher alone (a connection serves one
+ * thread), apply what the journal holds (changes made while unmounted),
+ * then start the thread: every 100 ms it polls store_data_version() and,
+ * when another connection committed, runs journal_apply(); for each file
+ * whose bytes changed it drops the file from fs's cache and invalidates
+ * what the kernel caches (the file's attributes and pages; for files and
+ * folders that appeared or disappeared, the entry and listing of their
+ * folders, up the chain). Failures are logged and retried on the next
+ * tick; the thread never ends the daemon. Call after mounting (and after
+ * daemonizing) and fs_open(); -errno with the reason in err.
+ */
+int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
+		struct watch **out, struct buf *err);
+
+/* Stop the thread, join it, close its connection. NULL is a no-op. */
+void watch_stop(struct watch *w);
 
 /* ---- ops.c / mount.c -------------------------------------------------- */
 

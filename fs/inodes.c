@@ -200,3 +200,15 @@ size_t inodes_count(struct inodes *t)
 	pthread_mutex_unlock(&t->mu);
 	return n + 1;
 }
+
+int inodes_known(struct inodes *t, fuse_ino_t ino)
+{
+	int known;
+
+	if (ino == FUSE_ROOT_ID)
+		return 1;
+	pthread_mutex_lock(&t->mu);
+	known = *find(t, ino) != NULL;
+	pthread_mutex_unlock(&t->mu);
+	return known;
+}

@@ -5,13 +5,18 @@
  *   1. check everything that can be checked before mounting (the database
  *      opens read-only and its layout binds; the mountpoint is a folder),
  *      so a bad argument is an error message and exit 1, not a dead mount;
+ *      then install the change journal (a read-write connection, closed
+ *      again before the fork); a database that cannot be written is
+ *      served without live updates, with a notice;
  *   2. create the session and mount (read-only, private unless -o
  *      allow_other);
  *   3. daemonize unless -f (like sshfs: the parent exits once mounted);
  *   4. only then open the store connections: SQLite connections must not
- *      cross a fork();
+ *      cross a fork(); then start the watcher (watch.c) on its own
+ *      read-write connection;
  *   5. serve with the multi-threaded loop until unmounted or signalled,
- *      then unmount and exit 0.
+ *      then stop the watcher (before unmounting: it talks to the kernel
+ *      through the session), unmount and exit 0.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,8 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs.h"
+#include "archive.h"
+#include "journal.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -30,9 +38,12 @@
 const char fs_mount_help[] =
 	"  mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
 	"                               serve the text tree of DB at MOUNTPOINT, read-only,\n"
-	"                               rendered from DB on demand; -f stays in the\n"
-	"                               foreground, -d prints FUSE debug output, -o passes\n"
-	"                               mount options (allow_other, default_permissions...);\n"
+	"                               rendered from DB on demand and following the\n"
+	"                               application's commits (when DB is writable,\n"
+	"                               archivefs installs its change journal in it);\n"
+	"                               -f stays in the foreground, -d prints FUSE debug\n"
+	"                               output, -o passes mount options (allow_other,\n"
+	"                               default_permissions...);\n"
 	"                               unmount with fusermount3 -u MOUNTPOINT\n";
 
 static int usage(const char *what, const char *arg)
@@ -89,16 +100,88 @@ static int check_mountpoint(const char *mnt, char *abs)
 	return 0;
 }
 
+/* 0 if db and its folder (for SQLite's journal files) are writable,
+ * else -errno with what is not in err. */
+static int check_writable(const char *db, struct buf *err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(db, '/');
+	size_t n = slash && slash != db ? (size_t)(slash - db) : 1;
+
+	int e;
+
+	if (access(db, W_OK) < 0) {
+		e = errno;
+		buf_addf(err, "%s: %s", db, strerror(e));
+		return -e;
+	}
+	if (n >= sizeof(dir))
+		return 0;
+	memcpy(dir, db, n);
+	dir[n] = '\0';
+	if (access(dir, W_OK) < 0) {
+		e = errno;
+		buf_addf(err, "folder %s: %s", dir, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/*
+ * Install (or refresh) the change journal in db. *live = 1 when done;
+ * *live = 0 with a notice on stderr when db cannot be written (the mount
+ * then serves without live updates). Another failure is the exit status.
+ */
+static int install_journal(const char *db, int *live)
+{
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	struct layout l;
+	int rc = check_writable(db, &err);
+
+	*live = 0;
+	if (!rc)
+		rc = store_open(db, STORE_RDWR, &s, &err);
+	if (!rc) {
+		rc = layout_bind(&l, store_schema(s), &err);
+		if (!rc) {
+			/* Indexes first: the journal's first install renders
+			 * the whole tree, one file at a time. */
+			rc = archive_install_indexes(s, &l, &err);
+			if (!rc)
+				rc = journal_install(s, &l, &err);
+			layout_release(&l);
+		}
+		store_close(s);
+	}
+	strip_newlines(&err);
+	if (rc == -EROFS || rc == -EACCES || rc == -EPERM) {
+		fprintf(stderr, "archivefs: mount: notice: the database cannot be written"
+			" (%s): serving it without live updates, files carry %s\n",
+			err.data, "the database file's mtime unless a read-write mount"
+			" recorded theirs");
+		rc = 0;
+	} else if (rc) {
+		rc = failed("database %s: cannot install the change journal: %s", db,
+			    err.data);
+	} else {
+		*live = 1;
+	}
+	buf_release(&err);
+	return rc;
+}
+
 int fs_mount_cmd(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL };
-	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop;
+	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop, live = 0;
 	char db[PATH_MAX], mnt[PATH_MAX];
 	struct buf opts = BUF_INIT, fsopts = BUF_INIT, err = BUF_INIT;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *cfg = NULL;
 	struct fs fs;
+	struct watch *watch = NULL;
 	struct stat st;
 
 	for (int i = 0; i < argc; i++) {
@@ -151,6 +234,8 @@ int fs_mount_cmd(int argc, char **argv)
 	}
 	if (check_mountpoint(pos[1], mnt))
 		goto out;
+	if (install_journal(db, &live))
+		goto out;
 
 	/* 2. The session. Read-only and private by default; fsname names the
 	 * database in /proc/mounts and df. */
@@ -191,7 +276,7 @@ int fs_mount_cmd(int argc, char **argv)
 	}
 
 	/* 4. The connections, after the fork. The DB's mtime is every node's
-	 * time until the change journal lands (see fs.c fill_times). */
+	 * time when the journal is not installed (see struct fs). */
 	if (stat(db, &st) < 0) {
 		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: %s\n", db, strerror(errno));
 		goto out_unmount;
@@ -200,6 +285,14 @@ int fs_mount_cmd(int argc, char **argv)
 		strip_newlines(&err);
 		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: %s\n", db, err.data);
 		goto out_unmount;
+	}
+	/* A watcher that cannot start leaves a working (static) mount: a dead
+	 * daemon would be a dead mount for everyone. */
+	if (live && watch_start(&fs, se, db, &watch, &err)) {
+		strip_newlines(&err);
+		fuse_log(FUSE_LOG_WARNING, "archivefs: mount: %s: no live updates: %s\n",
+			 db, err.data);
+		buf_reset(&err);
 	}
 
 	/* 5. Serve. */
@@ -218,6 +311,7 @@ int fs_mount_cmd(int argc, char **argv)
 		rc = 0;
 	fuse_loop_cfg_destroy(cfg);
 out_fs:
+	watch_stop(watch);
 	fs_release(&fs);
 out_unmount:
 	fuse_session_unmount(se);

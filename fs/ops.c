@@ -4,8 +4,9 @@
  * edge; a request never ends the daemon.
  *
  * What the kernel charges decides the shape (DESIGN.md section 8):
- *   - long entry/attr timeouts and keep_cache: the tree does not change
- *     while mounted in this cut;
+ *   - long entry/attr timeouts, keep_cache and cached listings: when the
+ *     application changes rows, watch.c tells the kernel exactly which
+ *     files, entries and listings to drop;
  *   - open replies ENOSYS when the kernel supports it, so it stops sending
  *     opens (and releases) at all; reads come with fi->fh == 0 and are
  *     served by inode;
@@ -71,8 +72,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.entry_timeout = fs->timeout;
 	rc = fs_stat(fs, path.data, &e.attr);
 	if (rc == -ENOENT) {
-		/* A negative entry: the kernel caches "no such name" too. */
+		/* A negative entry: the kernel caches "no such name" too, but
+		 * briefly: a lookup that raced with the application's commit
+		 * may answer after watch.c invalidated the name, and a long
+		 * timeout would then hide the new file for an hour. */
 		e.ino = 0;
+		e.entry_timeout = 1.0;
 		fuse_reply_entry(req, &e);
 		goto out;
 	}
@@ -175,7 +180,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		goto out;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->keep_cache = 1;      /* the listing does not change while mounted */
+	fi->keep_cache = 1;      /* watch.c invalidates it when it changes */
 	fi->cache_readdir = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		fs_dir_free(d);          /* interrupted: no releasedir will come */

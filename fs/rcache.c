@@ -5,9 +5,16 @@
  * needs its bytes. Both come from here, so a file is rendered once while
  * it stays cached. The cap counts file bytes; entries are copies owned by
  * the cache, and callers get copies of the parts they ask for, so nothing
- * handed out can be freed under them. The tree does not change while
- * mounted (this cut), so entries never go stale; invalidation by the
- * change journal comes with live updates.
+ * handed out can be freed under them. Each entry also keeps the file's
+ * mtime, read with the rendering.
+ *
+ * Staleness: the watcher (watch.c) drops the entries of changed files
+ * with rcache_drop(), which also bumps a generation. A request that
+ * rendered a file from a snapshot taken before the change may only reach
+ * rcache_put() after the drop; it passes the generation it read before
+ * rendering, and the put is refused if any drop happened since, so a
+ * stale rendering is never cached (it is still served once, to that
+ * request, which raced with the change anyway).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +29,7 @@ struct rentry {
 	char *data;
 	size_t len;
 	unsigned mode;
+	int64_t mtime_ns;
 	char path[];
 };
 
@@ -31,6 +39,7 @@ struct rcache {
 	size_t nb;                         /* a power of two */
 	size_t n;
 	size_t bytes, cap;
+	uint64_t gen;                      /* bumped by every rcache_drop() */
 	struct rentry *newest, *oldest;
 };
 
@@ -140,7 +149,7 @@ static void grow(struct rcache *c)
 }
 
 int rcache_get(struct rcache *c, const char *path, off_t off, size_t size,
-	       struct buf *out, size_t *len, unsigned *mode)
+	       struct buf *out, size_t *len, unsigned *mode, int64_t *mtime_ns)
 {
 	uint64_t h = hash_path(path);
 	struct rentry *e;
@@ -150,6 +159,7 @@ int rcache_get(struct rcache *c, const char *path, off_t off, size_t size,
 	if (e) {
 		*len = e->len;
 		*mode = e->mode;
+		*mtime_ns = e->mtime_ns;
 		if (out && off >= 0 && (size_t)off < e->len)
 			buf_add(out, e->data + off,
 				size < e->len - (size_t)off ? size : e->len - (size_t)off);
@@ -160,8 +170,40 @@ int rcache_get(struct rcache *c, const char *path, off_t off, size_t size,
 	return e != NULL;
 }
 
-void rcache_put(struct rcache *c, const char *path, const char *data,
-		size_t len, unsigned mode)
+uint64_t rcache_gen(struct rcache *c)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&c->mu);
+	g = c->gen;
+	pthread_mutex_unlock(&c->mu);
+	return g;
+}
+
+void rcache_drop(struct rcache *c, const char *path)
+{
+	uint64_t h = hash_path(path);
+	struct rentry *e;
+
+	pthread_mutex_lock(&c->mu);
+	c->gen++;
+	e = *find(c, path, h);
+	if (e)
+		drop(c, e);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void rcache_drop_all(struct rcache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->gen++;
+	while (c->oldest)
+		drop(c, c->oldest);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void rcache_put(struct rcache *c, uint64_t gen, const char *path,
+		const char *data, size_t len, unsigned mode, int64_t mtime_ns)
 {
 	uint64_t h = hash_path(path);
 	size_t plen = strlen(path);
@@ -181,10 +223,17 @@ void rcache_put(struct rcache *c, const char *path, const char *data,
 	memcpy(e->path, path, plen + 1);
 	e->len = len;
 	e->mode = mode;
+	e->mtime_ns = mtime_ns;
 	e->hash = h;
 	e->newer = e->older = NULL;
 
 	pthread_mutex_lock(&c->mu);
+	if (gen != c->gen) {   /* a file changed since the rendering began */
+		pthread_mutex_unlock(&c->mu);
+		free(e->data);
+		free(e);
+		return;
+	}
 	pe = find(c, path, h);
 	if (*pe)   /* two threads rendered the same file: keep the newer */
 		drop(c, *pe);

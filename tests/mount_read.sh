@@ -100,11 +100,10 @@ n=$(wc -l <"$T/before")
 [ "$(cut -d' ' -f1 "$T/before" | sort -u | wc -l)" = "$n" ] || fail "inode numbers are not unique"
 ! awk '$1 <= 1' "$T/before" | grep -q . || fail "an inode number is 0 or 1"
 ! awk '$2 + 0 == 0' "$T/before" | grep -q . || fail "an mtime is 0"
-# Until the change journal lands, every node carries the DB file's mtime.
-[ "$(cut -d' ' -f2 "$T/before" | sort -u | wc -l)" = 1 ] || fail "mtimes differ (expected the DB's mtime everywhere)"
-db_mtime=$(stat -c %Y "$DB")
-[ "$(awk 'NR == 1 { split($2, t, "."); print t[1] }' "$T/before")" = "$db_mtime" ] || fail "mtime is not the database file's"
-ok "$n inode numbers unique, mtimes the database's (never 0)"
+# mtimes are the change journal's (tests/mount_live.sh): here, where
+# nothing changed since mounting, they are never 0 and never move on reads
+# (checked below) nor across a remount (checked at the end).
+ok "$n inode numbers unique, no mtime is 0"
 
 grep -rq 'prayer' "$M" || fail "grep -r found nothing"
 grep -rc . "$M" >/dev/null || fail "grep -rc failed"

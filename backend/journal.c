@@ -1,0 +1,719 @@
+/*
+ * journal.c - change capture: triggers append to archivefs_journal, and
+ * journal_apply() turns journal rows into "these files changed, at".
+ *
+ * Objects (all named archivefs_*, so store.c never archives them):
+ *
+ *   archivefs_journal(seq, tbl, op, ts, ok, nk, od, nd, ofk, nfk)
+ *       seq is a plain INTEGER PRIMARY KEY, not AUTOINCREMENT: that would
+ *       add a row to sqlite_sequence, which the archive carries, so
+ *       installing would change the exported tree. An emptied table hands
+ *       out seq 1 again, so the applied seq goes back to 0 when a prune
+ *       empties it.
+ *       op 'I' | 'U' | 'D'; ts UTC seconds (REAL, millisecond resolution:
+ *       SQLite's 'now'); ok/nk the old/new name key (first key column, or
+ *       the rowid of a rowid-keyed table); od/nd the old/new date column
+ *       (NULL when the home has none); ofk/nfk the old/new parent key of a
+ *       HOME_CHILD row. INSERT rows carry only new values, DELETE only old.
+ *   archivefs_file(path, mtime_ns, hash)   hash = names_hash of the bytes
+ *   archivefs_state(k, v)   version, installed_at_ns, applied_seq
+ *
+ * Why a second connection: archive_render_file() and archive_walk() open
+ * their own read transaction (BEGIN), which cannot nest inside the write
+ * transaction that journal_apply() and journal_install() hold so that the
+ * applied seq, the file rows and the pruning commit together. They render
+ * through a private read-only connection instead. While we hold the write
+ * lock nobody else can commit, and we only write archivefs_* tables, so
+ * that connection sees exactly the state the journal rows we read lead to.
+ *
+ * First install records the hash of every file of the tree (mtime = the
+ * install time), so afterwards "no record" means "no such file": a change
+ * that leaves a file's bytes alone never reports it nor touches its mtime,
+ * and a file never reported as existing is never reported as gone.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive.h"
+#include "names.h"
+#include "query.h"
+
+#define JOURNAL_VERSION 1
+
+static const char create_sql[] =
+	"CREATE TABLE IF NOT EXISTS main.archivefs_journal ("
+	" seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL,"
+	" op TEXT NOT NULL, ts REAL NOT NULL, ok, nk, od, nd, ofk, nfk);"
+	"CREATE TABLE IF NOT EXISTS main.archivefs_file ("
+	" path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL,"
+	" hash INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS main.archivefs_state ("
+	" k TEXT PRIMARY KEY, v) WITHOUT ROWID;";
+
+/* --- small helpers --------------------------------------------------------- */
+
+static struct value text_value(const char *s)
+{
+	struct value v = { .type = V_TEXT };
+	v.s = s;
+	v.n = strlen(s);
+	return v;
+}
+
+static struct value int_value(int64_t i)
+{
+	struct value v = { .type = V_INT };
+	v.i = i;
+	return v;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Journal times are milliseconds (SQLite's 'now'): round away the REAL's
+ * conversion error, then scale. */
+static int64_t ts_to_ns(double ts)
+{
+	return (int64_t)llround(ts * 1000.0) * 1000000;
+}
+
+/* Run one statement binding up to two values; if `out` is given, the first
+ * column of the first row (integer) goes there; returns 1 if a row came,
+ * 0 if none, or -errno. */
+static int run1(struct store *s, const char *sql, const struct value *a,
+		const struct value *b, int64_t *out, struct buf *err)
+{
+	struct store_stmt *st;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	if (a)
+		rc = store_bind(st, 1, a);
+	if (!rc && b)
+		rc = store_bind(st, 2, b);
+	if (!rc)
+		rc = store_step(st, err);
+	if (rc == 1 && out) {
+		struct value v;
+		store_column(st, 0, &v);
+		*out = v.type == V_INT ? v.i : 0;
+	}
+	store_finalize(st);
+	return rc;
+}
+
+static int state_get(struct store *s, const char *k, int64_t *v, struct buf *err)
+{
+	struct value kv = text_value(k);
+	int rc = run1(s, "SELECT v FROM main.archivefs_state WHERE k = ?1",
+		      &kv, NULL, v, err);
+	if (rc == 0) {
+		buf_addf(err, "archivefs_state has no %s", k);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int state_set(struct store *s, const char *k, int64_t v, struct buf *err)
+{
+	struct value kv = text_value(k), vv = int_value(v);
+	int rc = run1(s, "INSERT OR REPLACE INTO main.archivefs_state(k, v)"
+		      " VALUES (?1, ?2)", &kv, &vv, NULL, err);
+	return rc < 0 ? rc : 0;
+}
+
+/* A SQL string literal: 'text' with ' doubled. */
+static void add_sqlstr(struct buf *b, const char *s)
+{
+	buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_addch(b, '\'');
+		buf_addch(b, *s);
+	}
+	buf_addch(b, '\'');
+}
+
+/* --- install --------------------------------------------------------------- */
+
+/* pfx.<name key of h>, or NULL when the rowid has no free alias. */
+static void add_key_expr(struct buf *q, const struct home *h, const char *pfx)
+{
+	if (h->t->rowid_key) {
+		const char *alias = archive_rowid_name(h->t);
+		if (alias)
+			buf_addf(q, "%s.%s", pfx, alias);
+		else
+			buf_addstr(q, "NULL");
+	} else {
+		query_col(q, pfx, h->t, h->t->pk[0]);
+	}
+}
+
+static void add_col_expr(struct buf *q, const struct home *h, int col, const char *pfx)
+{
+	if (col >= 0)
+		query_col(q, pfx, h->t, col);
+	else
+		buf_addstr(q, "NULL");
+}
+
+static void add_trigger_name(struct buf *q, const char *table, const char *what)
+{
+	struct buf name = BUF_INIT;
+	buf_addf(&name, "archivefs_trg_%s_%s", table, what);
+	buf_add_sqlident(q, name.data);
+	buf_release(&name);
+}
+
+/* DROP + CREATE the three triggers of h's table. */
+static void add_triggers_sql(struct buf *q, const struct home *h)
+{
+	static const struct { const char *what, *event, *op; int old, new; } k[] = {
+		{ "ins", "INSERT", "I", 0, 1 },
+		{ "upd", "UPDATE", "U", 1, 1 },
+		{ "del", "DELETE", "D", 1, 0 },
+	};
+	int fk = h->kind == HOME_CHILD ? h->fk_col : -1;
+
+	for (size_t i = 0; i < 3; i++) {
+		buf_addstr(q, "DROP TRIGGER IF EXISTS main.");
+		add_trigger_name(q, h->t->name, k[i].what);
+		buf_addstr(q, ";\nCREATE TRIGGER main.");
+		add_trigger_name(q, h->t->name, k[i].what);
+		buf_addf(q, " AFTER %s ON ", k[i].event);
+		buf_add_sqlident(q, h->t->name);
+		buf_addstr(q, " BEGIN INSERT INTO archivefs_journal"
+			   "(tbl, op, ts, ok, nk, od, nd, ofk, nfk) VALUES (");
+		add_sqlstr(q, h->t->name);
+		buf_addf(q, ", '%s', (julianday('now') - 2440587.5) * 86400.0", k[i].op);
+		for (int col = 0; col < 3; col++) {
+			for (int side = 0; side < 2; side++) {
+				const char *pfx = side ? "NEW" : "OLD";
+				int on = side ? k[i].new : k[i].old;
+				buf_addstr(q, ", ");
+				if (!on)
+					buf_addstr(q, "NULL");
+				else if (col == 0)
+					add_key_expr(q, h, pfx);
+				else
+					add_col_expr(q, h, col == 1 ? h->date_col : fk, pfx);
+			}
+		}
+		buf_addstr(q, "); END;\n");
+	}
+}
+
+static int is_virtual(struct store *s, const char *table, struct buf *err)
+{
+	struct value v = text_value(table);
+	return run1(s, "SELECT 1 FROM main.sqlite_schema WHERE type = 'table'"
+		    " AND name = ?1 AND sql LIKE 'CREATE VIRTUAL%'", &v, NULL,
+		    NULL, err);
+}
+
+struct seed {
+	char **paths;
+	int64_t *hashes;
+	size_t n, cap;
+};
+
+static int seed_emit(void *ctx, const struct archive_file *f, struct buf *err)
+{
+	struct seed *sd = ctx;
+	(void)err;
+	if (sd->n == sd->cap) {
+		sd->cap = sd->cap ? sd->cap * 2 : 256;
+		sd->paths = realloc(sd->paths, sd->cap * sizeof(*sd->paths));
+		sd->hashes = realloc(sd->hashes, sd->cap * sizeof(*sd->hashes));
+		if (!sd->paths || !sd->hashes)
+			abort();
+	}
+	sd->paths[sd->n] = strdup(f->path);
+	if (!sd->paths[sd->n])
+		abort();
+	sd->hashes[sd->n++] = (int64_t)names_hash(f->data, f->len);
+	return 0;
+}
+
+/*
+ * Record every file of the tree with mtime `at`. The walk runs on a private
+ * read connection (see the top of this file); rows are inserted after it
+ * ended, so no read lock is held while we write.
+ */
+static int seed_files(struct store *s, const struct layout *l, int64_t at,
+		      struct buf *err)
+{
+	struct seed sd = { 0 };
+	struct store *r = NULL;
+	struct store_stmt *st = NULL;
+	int rc;
+
+	rc = store_open(store_path(s), STORE_RDONLY, &r, err);
+	if (!rc)
+		rc = archive_walk(r, l, seed_emit, &sd, err);
+	if (r)
+		store_close(r);
+	if (!rc)
+		rc = store_prepare(s, "INSERT OR REPLACE INTO main.archivefs_file"
+				   "(path, mtime_ns, hash) VALUES (?1, ?2, ?3)",
+				   &st, err);
+	for (size_t i = 0; !rc && i < sd.n; i++) {
+		struct value p = text_value(sd.paths[i]);
+		struct value m = int_value(at), h = int_value(sd.hashes[i]);
+		rc = store_bind(st, 1, &p);
+		if (!rc)
+			rc = store_bind(st, 2, &m);
+		if (!rc)
+			rc = store_bind(st, 3, &h);
+		if (!rc)
+			rc = store_step(st, err);
+		if (rc > 0)
+			rc = 0;
+		store_reset(st);
+	}
+	if (st)
+		store_finalize(st);
+	for (size_t i = 0; i < sd.n; i++)
+		free(sd.paths[i]);
+	free(sd.paths);
+	free(sd.hashes);
+	return rc;
+}
+
+int journal_install(struct store *s, const struct layout *l, struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int64_t at = 0;
+	int rc, first = 0;
+
+	rc = store_begin(s, 1, err);
+	if (rc)
+		return rc;
+	rc = store_exec(s, create_sql, err);
+	if (!rc) {
+		rc = run1(s, "SELECT v FROM main.archivefs_state"
+			  " WHERE k = 'installed_at_ns'", NULL, NULL, &at, err);
+		first = rc == 0;
+		rc = rc < 0 ? rc : 0;
+	}
+	if (!rc && first) {
+		at = now_ns();
+		rc = state_set(s, "version", JOURNAL_VERSION, err);
+		if (!rc)
+			rc = state_set(s, "installed_at_ns", at, err);
+		if (!rc)
+			rc = state_set(s, "applied_seq", 0, err);
+	}
+	for (int i = 0; !rc && i < l->nhomes; i++) {
+		const struct home *h = &l->homes[i];
+		rc = is_virtual(s, h->t->name, err);
+		if (rc == 1) {   /* no triggers on virtual tables: not captured */
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		buf_reset(&q);
+		add_triggers_sql(&q, h);
+		rc = store_exec(s, q.data, err);
+	}
+	if (!rc && first)
+		rc = seed_files(s, l, at, err);
+	if (!rc)
+		rc = store_commit(s, err);
+	if (rc) {
+		store_rollback(s);
+		buf_addstr(err, " (installing the change journal)");
+	}
+	buf_release(&q);
+	return rc;
+}
+
+int journal_installed(struct store *s)
+{
+	int rc = run1(s, "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table'"
+		      " AND name IN ('archivefs_journal', 'archivefs_file',"
+		      " 'archivefs_state') HAVING count(*) = 3", NULL, NULL, NULL, NULL);
+	return rc == 1;
+}
+
+int journal_installed_at(struct store *s, int64_t *ns, struct buf *err)
+{
+	return state_get(s, "installed_at_ns", ns, err);
+}
+
+int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
+		       struct buf *err)
+{
+	struct value p = text_value(path);
+	int rc = run1(s, "SELECT mtime_ns FROM main.archivefs_file WHERE path = ?1",
+		      &p, NULL, ns, err);
+	if (rc == 0)
+		return journal_installed_at(s, ns, err);
+	return rc < 0 ? rc : 0;
+}
+
+/* --- apply ----------------------------------------------------------------- */
+
+struct cand {
+	char *path;
+	int64_t mtime;
+	int exists;     /* after rendering: 1 exists, 0 gone */
+	int report;
+};
+
+struct apply {
+	struct store *s;
+	const struct layout *l;
+	struct buf *err;
+	struct buf path, sql;
+	struct cand *c;
+	size_t n, cap;
+};
+
+static void add_cand(struct apply *a, const char *path, int64_t mtime)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->c = realloc(a->c, a->cap * sizeof(*a->c));
+		if (!a->c)
+			abort();
+	}
+	a->c[a->n].path = strdup(path);
+	if (!a->c[a->n].path)
+		abort();
+	a->c[a->n].mtime = mtime;
+	a->c[a->n].exists = 0;
+	a->c[a->n].report = 0;
+	a->n++;
+}
+
+/* The file of a non-child home's row, from its name key and date. */
+static void add_row_cand(struct apply *a, const struct home *h,
+			 const struct value *key, const struct value *date,
+			 int64_t mtime)
+{
+	struct value *vals = calloc((size_t)h->t->ncols + 1, sizeof(*vals));
+	int64_t rowid = 0;
+
+	if (!vals)
+		abort();
+	if (h->t->rowid_key)
+		rowid = key->type == V_INT ? key->i : 0;
+	else
+		vals[h->t->pk[0]] = *key;
+	if (h->date_col >= 0)
+		vals[h->date_col] = *date;
+	buf_reset(&a->path);
+	layout_row_path(h, vals, rowid, &a->path);
+	add_cand(a, a->path.data, mtime);
+	free(vals);
+}
+
+/* Child row with parent key fk: the parent's file(s), or the orphans file. */
+static int add_child_cands(struct apply *a, const struct home *c,
+			   const struct value *fk, int64_t mtime)
+{
+	const struct home *p = c->parent;
+	struct store_stmt *st;
+	int rc, found = 0;
+
+	buf_reset(&a->sql);
+	buf_addstr(&a->sql, "SELECT ");
+	query_name_key(&a->sql, p, "p");
+	buf_addstr(&a->sql, ", ");
+	if (p->date_col >= 0)
+		query_col(&a->sql, "p", p->t, p->date_col);
+	else
+		buf_addstr(&a->sql, "NULL");
+	query_from(&a->sql, p->t, "p");
+	buf_addstr(&a->sql, " WHERE ");
+	query_col(&a->sql, "p", p->t, p->t->pk[0]);
+	buf_addstr(&a->sql, " = ?1");
+	rc = store_prepare(a->s, a->sql.data, &st, a->err);
+	if (rc)
+		return rc;
+	rc = store_bind(st, 1, fk);
+	while (!rc && (rc = store_step(st, a->err)) == 1) {
+		struct value key, date;
+		store_column(st, 0, &key);
+		store_column(st, 1, &date);
+		add_row_cand(a, p, &key, &date, mtime);
+		found = 1;
+		rc = 0;
+	}
+	store_finalize(st);
+	if (!rc && !found) {
+		buf_reset(&a->path);
+		layout_orphans_path(c, &a->path);
+		add_cand(a, a->path.data, mtime);
+	}
+	return rc;
+}
+
+/* Parent key `key` appeared or disappeared: child rows that reference it
+ * moved between the parent's file and their orphans file. */
+static int add_orphan_cands(struct apply *a, const struct home *h,
+			    const struct value *key, int64_t mtime)
+{
+	for (int i = 0; i < h->nchildren; i++) {
+		const struct home *c = h->children[i];
+		struct store_stmt *st;
+		int rc;
+
+		buf_reset(&a->sql);
+		buf_addstr(&a->sql, "SELECT 1");
+		query_from(&a->sql, c->t, "c");
+		buf_addstr(&a->sql, " WHERE ");
+		query_col(&a->sql, "c", c->t, c->fk_col);
+		buf_addstr(&a->sql, " = ?1 LIMIT 1");
+		rc = store_prepare(a->s, a->sql.data, &st, a->err);
+		if (rc)
+			return rc;
+		rc = store_bind(st, 1, key);
+		if (!rc)
+			rc = store_step(st, a->err);
+		store_finalize(st);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			buf_reset(&a->path);
+			layout_orphans_path(c, &a->path);
+			add_cand(a, a->path.data, mtime);
+		}
+	}
+	return 0;
+}
+
+/* One side (old or new) of a journal row. */
+static int add_side(struct apply *a, const struct home *h, const struct value *key,
+		    const struct value *date, const struct value *fk,
+		    int key_moved, int64_t mtime)
+{
+	if (h->kind == HOME_CHILD)
+		return add_child_cands(a, h, fk, mtime);
+	if (h->t->rowid_key && key->type != V_INT)
+		return 0;   /* no rowid alias: the table cannot be archived anyway */
+	add_row_cand(a, h, key, date, mtime);
+	if (key_moved && h->nchildren && h->kind != HOME_GENERIC)
+		return add_orphan_cands(a, h, key, mtime);
+	return 0;
+}
+
+static int cmp_cand(const void *x, const void *y)
+{
+	const struct cand *a = x, *b = y;
+	return strcmp(a->path, b->path);
+}
+
+/* Sort by path and merge duplicates, keeping the latest time. */
+static void dedupe(struct apply *a)
+{
+	size_t j = 0;
+
+	if (!a->n)
+		return;
+	qsort(a->c, a->n, sizeof(*a->c), cmp_cand);
+	for (size_t i = 1; i < a->n; i++) {
+		if (strcmp(a->c[i].path, a->c[j].path) == 0) {
+			if (a->c[i].mtime > a->c[j].mtime)
+				a->c[j].mtime = a->c[i].mtime;
+			free(a->c[i].path);
+		} else {
+			a->c[++j] = a->c[i];
+		}
+	}
+	a->n = j + 1;
+}
+
+static int read_journal(struct apply *a, int64_t from, int64_t *last, long *count)
+{
+	struct store_stmt *st;
+	struct value v;
+	int rc;
+
+	rc = store_prepare(a->s, "SELECT seq, tbl, op, ts, ok, nk, od, nd, ofk, nfk"
+			   " FROM main.archivefs_journal WHERE seq > ?1 ORDER BY seq",
+			   &st, a->err);
+	if (rc)
+		return rc;
+	v = int_value(from);
+	rc = store_bind(st, 1, &v);
+	while (!rc && (rc = store_step(st, a->err)) == 1) {
+		struct value col[10];
+		const struct home *h;
+		char op;
+		int64_t mtime;
+		int moved;
+
+		for (int i = 0; i < 10; i++)
+			store_column(st, i, &col[i]);
+		*last = col[0].i;
+		(*count)++;
+		rc = 0;
+		if (col[1].type != V_TEXT || col[2].type != V_TEXT || !col[2].n)
+			continue;
+		/* tbl is NUL-terminated text from SQLite */
+		h = layout_home(a->l, col[1].s);
+		if (!h)
+			continue;   /* a table the layout no longer has */
+		op = col[2].s[0];
+		mtime = ts_to_ns(col[3].type == V_REAL ? col[3].r
+				 : col[3].type == V_INT ? (double)col[3].i : 0.0);
+		moved = op != 'U' || !value_equal(&col[4], &col[5]);
+		if (op != 'I')
+			rc = add_side(a, h, &col[4], &col[6], &col[8], moved, mtime);
+		if (!rc && op != 'D')
+			rc = add_side(a, h, &col[5], &col[7], &col[9], moved, mtime);
+	}
+	store_finalize(st);
+	return rc;
+}
+
+/* Render every candidate (on r), compare with the record, update it. */
+static int settle(struct apply *a, struct store *r)
+{
+	struct store_stmt *get = NULL, *put = NULL, *del = NULL;
+	struct buf bytes = BUF_INIT;
+	int rc;
+
+	rc = store_prepare(a->s, "SELECT hash FROM main.archivefs_file WHERE path = ?1",
+			   &get, a->err);
+	if (!rc)
+		rc = store_prepare(a->s, "INSERT OR REPLACE INTO main.archivefs_file"
+				   "(path, mtime_ns, hash) VALUES (?1, ?2, ?3)",
+				   &put, a->err);
+	if (!rc)
+		rc = store_prepare(a->s, "DELETE FROM main.archivefs_file WHERE path = ?1",
+				   &del, a->err);
+	for (size_t i = 0; !rc && i < a->n; i++) {
+		struct cand *c = &a->c[i];
+		struct value p = text_value(c->path), hv;
+		int64_t hash = 0;
+		int recorded;
+
+		rc = archive_render_file(r, a->l, c->path, &bytes, NULL, a->err);
+		if (rc == -ENOENT) {
+			c->exists = 0;
+			rc = 0;
+		} else if (rc) {
+			break;
+		} else {
+			c->exists = 1;
+			hash = (int64_t)names_hash(bytes.data, bytes.len);
+		}
+		rc = store_bind(get, 1, &p);
+		if (!rc)
+			rc = store_step(get, a->err);
+		if (rc < 0)
+			break;
+		recorded = rc;
+		if (recorded)
+			store_column(get, 0, &hv);
+		rc = 0;
+		if (!c->exists) {
+			c->report = recorded;
+			if (recorded) {
+				rc = store_bind(del, 1, &p);
+				if (!rc)
+					rc = store_step(del, a->err);
+				store_reset(del);
+			}
+		} else if (!recorded || hv.type != V_INT || hv.i != hash) {
+			struct value m = int_value(c->mtime), h = int_value(hash);
+			c->report = 1;
+			rc = store_bind(put, 1, &p);
+			if (!rc)
+				rc = store_bind(put, 2, &m);
+			if (!rc)
+				rc = store_bind(put, 3, &h);
+			if (!rc)
+				rc = store_step(put, a->err);
+			store_reset(put);
+		}
+		store_reset(get);
+		if (rc > 0)
+			rc = 0;
+	}
+	if (get)
+		store_finalize(get);
+	if (put)
+		store_finalize(put);
+	if (del)
+		store_finalize(del);
+	buf_release(&bytes);
+	return rc;
+}
+
+int journal_apply(struct store *s, const struct layout *l,
+		  journal_changed_fn changed, void *ctx, long *applied,
+		  struct buf *err)
+{
+	struct apply a = { .s = s, .l = l, .err = err };
+	struct store *r = NULL;
+	int64_t from = 0, last = 0;
+	long count = 0;
+	int rc;
+
+	*applied = 0;
+	buf_init(&a.path);
+	buf_init(&a.sql);
+	rc = store_begin(s, 1, err);
+	if (rc)
+		goto out;
+	rc = state_get(s, "applied_seq", &from, err);
+	if (!rc)
+		rc = read_journal(&a, from, &last, &count);
+	if (!rc && count) {
+		dedupe(&a);
+		if (a.n)
+			rc = store_open(store_path(s), STORE_RDONLY, &r, err);
+		if (!rc && a.n)
+			rc = settle(&a, r);
+		if (!rc) {
+			struct value v = int_value(last);
+			rc = run1(s, "DELETE FROM main.archivefs_journal WHERE seq <= ?1",
+				  &v, NULL, NULL, err);
+			rc = rc < 0 ? rc : 0;
+		}
+		/* Emptied (always, while we hold the write lock): the next row
+		 * gets seq 1 again, so start over from 0. */
+		if (!rc)
+			rc = run1(s, "SELECT 1 FROM main.archivefs_journal LIMIT 1",
+				  NULL, NULL, NULL, err);
+		if (rc >= 0)
+			rc = state_set(s, "applied_seq", rc ? last : 0, err);
+	}
+	if (r)
+		store_close(r);
+	if (!rc)
+		rc = store_commit(s, err);
+	if (rc) {
+		store_rollback(s);
+		buf_addstr(err, " (applying the change journal)");
+		goto out;
+	}
+	*applied = count;
+	/* Reported after the commit: every report is a durable fact. */
+	for (size_t i = 0; changed && i < a.n; i++)
+		if (a.c[i].report)
+			changed(ctx, a.c[i].path, a.c[i].mtime, a.c[i].exists);
+out:
+	for (size_t i = 0; i < a.n; i++)
+		free(a.c[i].path);
+	free(a.c);
+	buf_release(&a.path);
+	buf_release(&a.sql);
+	return rc;
+}

@@ -1,0 +1,320 @@
+/*
+ * watch.c - live updates: the mount follows the application's commits.
+ *
+ * The application writes the database from other processes; the triggers
+ * of the change journal (backend/journal.h) record every row it touches.
+ * One thread, with its own read-write connection (a SQLite connection
+ * serves one thread at a time; the request threads use the read-only
+ * pool in fs.c), polls PRAGMA data_version every 100 ms. When another
+ * connection committed, it runs journal_apply(), which renders the files
+ * those rows live in, records new mtimes for those whose bytes changed
+ * and reports them. Then, in this order:
+ *
+ *   1. after journal_apply() committed: drop each changed file from the
+ *      render cache, so the next stat or read renders it again and reads
+ *      its new mtime (dropping earlier would let a request re-cache the
+ *      new bytes with the old, not yet committed, mtime);
+ *   2. tell the kernel, holding no lock at all: the kernel may call back
+ *      into the daemon while it handles a notification (a lookup holding
+ *      the folder's lock waits for our reply), so a lock a request handler
+ *      also takes - the connection pool, the cache, the inode table, the
+ *      database's write lock - must not be held here. Changes are
+ *      collected during journal_apply() and notified after it returned.
+ *
+ * What the kernel is told, per changed file (entry and attribute timeouts
+ * are long, so this is what makes a change visible):
+ *   - a file the kernel holds (its inode is in the inode table): its
+ *     attributes and cached pages are invalid (inval_inode);
+ *   - a file that appeared, disappeared, or that the kernel does not hold
+ *     (it may have a negative entry, or a listing without it): its entry in
+ *     its folder and the folder's cached listing are invalid (inval_entry,
+ *     inval_inode on the folder); then the same one level up as long as
+ *     the folder itself is new to the kernel or gone (a new month folder
+ *     prayers/2026/07, a year folder emptied by a delete).
+ * Notifications about things the kernel does not cache fail with ENOENT;
+ * that is expected and ignored.
+ *
+ * A failed apply (SQLITE_BUSY while the application holds its write lock
+ * longer than the busy timeout, say) is logged once and retried on every
+ * tick until it succeeds; the thread never ends the daemon.
+ *
+ * Thread state: running -> stop requested (watch_stop sets `stop` and
+ * signals) -> the loop sees it within one tick -> joined -> connection
+ * closed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs.h"
+#include "journal.h"
+#include "tree.h"
+
+#define TICK_NS 100000000L   /* 100 ms */
+
+struct change {
+	char *path;
+	int exists;
+};
+
+struct watch {
+	struct fs *fs;
+	struct fuse_session *se;
+	struct store *s;          /* read-write, this thread's alone */
+	struct layout l;
+	pthread_t thread;
+	int started;
+
+	pthread_mutex_t mu;       /* guards stop; cv wakes the thread to stop */
+	pthread_cond_t cv;
+	int stop;
+
+	int64_t version;          /* data_version last applied */
+	int failing;              /* the last tick failed: retry, logged once */
+
+	struct change *v;         /* collected by journal_apply's callback */
+	size_t n, cap;
+	int nomem;                /* a change could not be recorded */
+};
+
+static void collect(void *ctx, const char *path, int64_t mtime_ns, int exists)
+{
+	struct watch *w = ctx;
+	struct change *v;
+
+	(void)mtime_ns;   /* read again with the next rendering */
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		v = realloc(w->v, cap * sizeof(*v));
+		if (!v) {
+			w->nomem = 1;
+			return;
+		}
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n].path = strdup(path);
+	if (!w->v[w->n].path) {
+		w->nomem = 1;
+		return;
+	}
+	w->v[w->n++].exists = exists;
+}
+
+static void changes_clear(struct watch *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i].path);
+	w->n = 0;
+	w->nomem = 0;
+}
+
+/* Invalidate `name` in folder `dir` and dir's listing, if the kernel
+ * holds dir. No lock is held by the caller. */
+static void notify_entry(struct watch *w, const char *dir, const char *name)
+{
+	fuse_ino_t pino = inodes_hash(dir);
+
+	if (!inodes_known(w->fs->inodes, pino))
+		return;
+	fuse_lowlevel_notify_inval_entry(w->se, pino, name, strlen(name));
+	fuse_lowlevel_notify_inval_inode(w->se, pino, 0, 0);
+}
+
+static void notify_change(struct watch *w, const char *path, int exists)
+{
+	struct buf p = BUF_INIT, err = BUF_INIT;
+	fuse_ino_t ino = inodes_hash(path);
+	int known = inodes_known(w->fs->inodes, ino);
+
+	if (known)
+		fuse_lowlevel_notify_inval_inode(w->se, ino, 0, 0);
+	if (known && exists)
+		return;   /* changed in place: its folder is as it was */
+	buf_addstr(&p, path);
+	for (;;) {
+		char *slash = strrchr(p.data, '/');
+		const char *dir = slash ? p.data : "";
+		const char *name = slash ? slash + 1 : p.data;
+		int is_dir;
+
+		if (slash)
+			*slash = '\0';
+		notify_entry(w, dir, name);
+		if (!*dir)
+			break;
+		/* Go on up while the folder itself is new to the kernel or gone. */
+		is_dir = tree_is_dir(w->s, &w->l, dir, &err);
+		if (is_dir == 1 && inodes_known(w->fs->inodes, inodes_hash(dir)))
+			break;
+		buf_reset(&err);
+		buf_truncate(&p, strlen(p.data));
+	}
+	buf_release(&p);
+	buf_release(&err);
+}
+
+/* Step 1 and 2 of the file comment, for everything collected. */
+static void publish(struct watch *w, int notify)
+{
+	for (size_t i = 0; i < w->n; i++)
+		rcache_drop(w->fs->cache, w->v[i].path);
+	if (notify)
+		for (size_t i = 0; i < w->n; i++)
+			notify_change(w, w->v[i].path, w->v[i].exists);
+	changes_clear(w);
+}
+
+/* Apply the journal and publish what changed; 0 or -errno (reason in err). */
+static int apply(struct watch *w, int notify, struct buf *err)
+{
+	long applied = 0;
+	int rc = journal_apply(w->s, &w->l, collect, w, &applied, err);
+
+	if (w->nomem) {
+		/* Some changed file is unknown: drop every cached rendering. A
+		 * kernel that keeps an old page is then possible; say so. */
+		fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: out of memory;"
+			 " some changes may show only after a remount\n");
+		rcache_drop_all(w->fs->cache);
+	}
+	/* Even after a failure: what was reported may have changed, and
+	 * dropping or invalidating too much is only slower. */
+	publish(w, notify);
+	return rc;
+}
+
+static void tick(struct watch *w)
+{
+	struct buf err = BUF_INIT;
+	int64_t v;
+	int rc = store_data_version(w->s, &v, &err);
+
+	if (!rc && v == w->version && !w->failing)
+		goto out;   /* nobody committed */
+	if (!rc)
+		rc = apply(w, 1, &err);
+	if (rc) {
+		if (!w->failing)
+			fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot apply"
+				 " the change journal, retrying every 100 ms: %s: %s\n",
+				 strerror(-rc), err.data);
+		w->failing = 1;
+		goto out;
+	}
+	if (w->failing)
+		fuse_log(FUSE_LOG_NOTICE, "archivefs: live updates: journal applied again\n");
+	w->failing = 0;
+	w->version = v;
+out:
+	buf_release(&err);
+}
+
+static void *run(void *arg)
+{
+	struct watch *w = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_nsec += TICK_NS;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &at) != ETIMEDOUT)
+			;
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		tick(w);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void watch_free(struct watch *w)
+{
+	changes_clear(w);
+	free(w->v);
+	if (w->s) {
+		layout_release(&w->l);
+		store_close(w->s);
+	}
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
+		struct watch **out, struct buf *err)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+	int rc;
+
+	*out = NULL;
+	if (!w) {
+		buf_addstr(err, "out of memory");
+		return -ENOMEM;
+	}
+	w->fs = fs;
+	w->se = se;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	rc = store_open(db, STORE_RDWR, &w->s, err);
+	if (rc)
+		goto fail;
+	rc = layout_bind(&w->l, store_schema(w->s), err);
+	if (rc) {
+		store_close(w->s);
+		w->s = NULL;
+		goto fail;
+	}
+	/* The version first: a commit during the catch-up is seen next tick. */
+	rc = store_data_version(w->s, &w->version, err);
+	if (rc)
+		goto fail;
+	/* Catch up with changes made while unmounted, before serving, so the
+	 * first stat already has the right mtimes. The kernel caches nothing
+	 * yet: no notifications. A failure is retried by the thread. */
+	if (apply(w, 0, err)) {
+		fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot apply the"
+			 " change journal yet, retrying every 100 ms: %s\n", err->data);
+		buf_reset(err);
+		w->failing = 1;
+	}
+	rc = -pthread_create(&w->thread, NULL, run, w);
+	if (rc) {
+		buf_addf(err, "cannot start the watcher thread: %s", strerror(-rc));
+		goto fail;
+	}
+	w->started = 1;
+	*out = w;
+	return 0;
+fail:
+	watch_free(w);
+	return rc;
+}
+
+void watch_stop(struct watch *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+	}
+	watch_free(w);
+}

@@ -1,0 +1,493 @@
+/*
+ * test_journal.c - unit tests for journal.c, the change journal.
+ *
+ * A small ThyWill database (the embedded schema, a few users, prayers and
+ * marks) plus two generic tables (no primary key; composite WITHOUT ROWID
+ * key). The journal is installed through one connection; the "application"
+ * writes through a second one; journal_apply() on the first must report
+ * exactly the files whose bytes changed, with the journal's times as
+ * mtimes, and prune what it applied. Installing must not change the
+ * exported tree by one byte.
+ *
+ * Every test gets its own temporary directory (mkdtemp), removed after the
+ * test, and after the run even when the test failed.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "buf.h"
+#include "journal.h"
+#include "layout.h"
+#include "names.h"
+#include "store.h"
+
+extern const char thywill_schema_sql[];
+
+/* --- the per-test temporary directory ------------------------------------ */
+
+static char basedir[4096];
+static char tmpdir[4200];
+static char dbpath[4300];
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test-XXXXXX", basedir);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", tmpdir);
+}
+
+static void teardown(void)
+{
+	rm_tree(tmpdir);
+}
+
+/* --- fixture ----------------------------------------------------------------- */
+
+#define PRAYER(id, date, flagged) \
+	"INSERT INTO prayer(id, author_username, text, created_at, flagged," \
+	" safety_score, safety_flags, categorization_method, specificity_type," \
+	" specificity_confidence, subject_category) VALUES ('" id "', 'ann'," \
+	" 'Pray for " id "', '" date "', " flagged ", 1.0, '[]', 'manual'," \
+	" 'general', 0.5, 'other');"
+
+#define USER(name, date) \
+	"INSERT INTO user(display_name, created_at, welcome_message_dismissed," \
+	" is_supporter) VALUES ('" name "', '" date "', 0, 0);"
+
+static const char fixture_sql[] =
+	USER("ann", "2024-01-10 09:00:00")
+	USER("bob", "2024-01-20 09:00:00")
+	USER("cyd", "2024-02-05 09:00:00")
+	PRAYER("p1", "2024-03-05 10:00:00", "0")
+	PRAYER("p2", "2024-03-06 10:00:00", "0")
+	"INSERT INTO prayermark(id, username, prayer_id, created_at)"
+	" VALUES ('m1', 'bob', 'p1', '2024-03-07 10:00:00');"
+	"CREATE TABLE note(body TEXT);"
+	"INSERT INTO note(body) VALUES ('one'), ('two');"
+	"CREATE TABLE pref(usr TEXT, k TEXT, v, PRIMARY KEY (usr, k)) WITHOUT ROWID;"
+	"INSERT INTO pref VALUES ('ann', 'theme', 'dark'), ('ann', 'lang', 'en'),"
+	" ('bob', 'lang', 'fr');";
+
+#define P1 "prayers/2024/03/2024_03_05_prayer_p1.txt"
+#define P2 "prayers/2024/03/2024_03_06_prayer_p2.txt"
+#define ORPHANS_MARK "prayers/orphans/prayermark_orphans.txt"
+#define USERS_JAN "users/2024_01_users.txt"
+#define USERS_FEB "users/2024_02_users.txt"
+#define USERS_MAR "users/2024_03_users.txt"
+
+struct fx {
+	struct store *s;     /* archivefs' connection */
+	struct store *app;   /* the application's */
+	struct layout l;
+	struct buf err;
+};
+
+static void fx_open(struct fx *f, int install)
+{
+	struct store *s;
+
+	buf_init(&f->err);
+	ck_assert_int_eq(store_open(dbpath, STORE_RDWR | STORE_CREATE, &s, &f->err), 0);
+	ck_assert_msg(store_exec(s, thywill_schema_sql, &f->err) == 0, "%s", f->err.data);
+	ck_assert_msg(store_exec(s, fixture_sql, &f->err) == 0, "%s", f->err.data);
+	store_close(s);
+	ck_assert_int_eq(store_open(dbpath, STORE_RDWR, &f->s, &f->err), 0);
+	ck_assert_int_eq(store_open(dbpath, STORE_RDWR, &f->app, &f->err), 0);
+	ck_assert_msg(layout_bind(&f->l, store_schema(f->s), &f->err) == 0, "%s", f->err.data);
+	if (install)
+		ck_assert_msg(journal_install(f->s, &f->l, &f->err) == 0, "%s", f->err.data);
+}
+
+static void fx_close(struct fx *f)
+{
+	layout_release(&f->l);
+	store_close(f->app);
+	store_close(f->s);
+	buf_release(&f->err);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --- collecting reports ------------------------------------------------------ */
+
+struct report {
+	char path[256];
+	int64_t mtime;
+	int exists;
+};
+
+struct reports {
+	struct report r[64];
+	int n;
+};
+
+static void on_changed(void *ctx, const char *path, int64_t mtime, int exists)
+{
+	struct reports *rs = ctx;
+
+	ck_assert_int_lt(rs->n, 64);
+	snprintf(rs->r[rs->n].path, sizeof(rs->r[rs->n].path), "%s", path);
+	rs->r[rs->n].mtime = mtime;
+	rs->r[rs->n].exists = exists;
+	rs->n++;
+}
+
+/* The app runs sql; apply; the reports must be exactly want[] (sorted by
+ * path, as journal_apply reports them), "path" or "-path" for gone. Every
+ * mtime lies between the clock just before and just after the write
+ * (the journal keeps milliseconds: the lower bound is cut to them). */
+static void app_change(struct fx *f, const char *sql, const char *const *want,
+		       int nwant, struct reports *rs)
+{
+	int64_t before, after;
+	long applied = -1;
+
+	memset(rs, 0, sizeof(*rs));
+	before = now_ns() / 1000000 * 1000000;
+	ck_assert_msg(store_exec(f->app, sql, &f->err) == 0, "%s", f->err.data);
+	after = now_ns();
+	ck_assert_msg(journal_apply(f->s, &f->l, on_changed, rs, &applied, &f->err) == 0,
+		      "%s", f->err.data);
+	ck_assert_int_gt(applied, 0);
+	for (int i = 0; i < rs->n; i++)
+		fprintf(stderr, "  reported %s%s\n", rs->r[i].exists ? "" : "-", rs->r[i].path);
+	ck_assert_int_eq(rs->n, nwant);
+	for (int i = 0; i < nwant; i++) {
+		int gone = want[i][0] == '-';
+		ck_assert_str_eq(rs->r[i].path, want[i] + gone);
+		ck_assert_int_eq(rs->r[i].exists, !gone);
+		ck_assert_int_ge(rs->r[i].mtime, before);
+		ck_assert_int_le(rs->r[i].mtime, after);
+		if (!gone) {
+			int64_t m;
+			ck_assert_int_eq(journal_file_mtime(f->s, rs->r[i].path, &m, &f->err), 0);
+			ck_assert_int_eq(m, rs->r[i].mtime);
+		}
+	}
+}
+
+static long count_rows(struct store *s, const char *sql)
+{
+	struct store_stmt *st;
+	struct value v;
+	struct buf err = BUF_INIT;
+	long n = -1;
+
+	ck_assert_msg(store_prepare(s, sql, &st, &err) == 0, "%s", err.data);
+	ck_assert_int_eq(store_step(st, &err), 1);
+	store_column(st, 0, &v);
+	n = (long)v.i;
+	store_finalize(st);
+	buf_release(&err);
+	return n;
+}
+
+/* --- tests ------------------------------------------------------------------- */
+
+START_TEST(test_install_idempotent)
+{
+	struct fx f;
+	int64_t at1, at2;
+	long ntables;
+
+	fx_open(&f, 0);
+	ck_assert_int_eq(journal_installed(f.s), 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(journal_installed(f.s), 1);
+	ck_assert_int_eq(journal_installed_at(f.s, &at1, &f.err), 0);
+	ck_assert_int_gt(at1, 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(journal_installed_at(f.s, &at2, &f.err), 0);
+	ck_assert_int_eq(at1, at2);
+	ntables = f.l.nhomes;
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(*) FROM sqlite_schema"
+				    " WHERE type = 'trigger' AND name GLOB 'archivefs_trg_*'"),
+			 3 * ntables);
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(DISTINCT name) FROM sqlite_schema"
+				    " WHERE type = 'trigger' AND name GLOB 'archivefs_trg_*'"),
+			 3 * ntables);
+	/* A dropped trigger comes back. */
+	ck_assert_int_eq(store_exec(f.app, "DROP TRIGGER archivefs_trg_prayer_upd", &f.err), 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(*) FROM sqlite_schema"
+				    " WHERE name = 'archivefs_trg_prayer_upd'"), 1);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_update_row_file)
+{
+	struct fx f;
+	struct reports rs;
+	static const char *const want[] = { P1 };
+	int64_t at, m;
+	long applied = -1;
+
+	fx_open(&f, 1);
+	ck_assert_int_eq(journal_installed_at(f.s, &at, &f.err), 0);
+	app_change(&f, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'", want, 1, &rs);
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(*) FROM archivefs_journal"), 0);
+	/* Untouched files keep the install time. */
+	ck_assert_int_eq(journal_file_mtime(f.s, P2, &m, &f.err), 0);
+	ck_assert_int_eq(m, at);
+	ck_assert_int_eq(journal_file_mtime(f.s, "no/such/file.txt", &m, &f.err), 0);
+	ck_assert_int_eq(m, at);
+	/* Nothing new: nothing applied. */
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &applied, &f.err), 0);
+	ck_assert_int_eq(applied, 0);
+	ck_assert_int_eq(rs.n, 0);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_same_value_changes_nothing)
+{
+	struct fx f;
+	struct reports rs;
+	int64_t m1, m2, at;
+	long applied = -1;
+
+	fx_open(&f, 1);
+	ck_assert_int_eq(journal_installed_at(f.s, &at, &f.err), 0);
+	/* Never changed since install... */
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = flagged;"
+				    " UPDATE user SET created_at = created_at", &f.err), 0);
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &applied, &f.err), 0);
+	ck_assert_int_eq(applied, 5);
+	ck_assert_int_eq(rs.n, 0);
+	ck_assert_int_eq(journal_file_mtime(f.s, P1, &m1, &f.err), 0);
+	ck_assert_int_eq(m1, at);
+	/* ... and after a real change. */
+	{
+		static const char *const want[] = { P1 };
+		app_change(&f, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'", want, 1, &rs);
+	}
+	ck_assert_int_eq(journal_file_mtime(f.s, P1, &m1, &f.err), 0);
+	usleep(5000);
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'",
+				    &f.err), 0);
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &applied, &f.err), 0);
+	ck_assert_int_eq(applied, 1);
+	ck_assert_int_eq(rs.n, 0);
+	ck_assert_int_eq(journal_file_mtime(f.s, P1, &m2, &f.err), 0);
+	ck_assert_int_eq(m1, m2);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_children)
+{
+	struct fx f;
+	struct reports rs;
+
+	fx_open(&f, 1);
+	{
+		static const char *const want[] = { P2 };
+		app_change(&f, "INSERT INTO prayermark(id, username, prayer_id, created_at)"
+			   " VALUES ('m2', 'cyd', 'p2', '2024-03-08 10:00:00')", want, 1, &rs);
+	}
+	{
+		/* Moved to a missing prayer: out of p1's file, into the orphans. */
+		static const char *const want[] = { P1, ORPHANS_MARK };
+		app_change(&f, "UPDATE prayermark SET prayer_id = 'gone' WHERE id = 'm1'",
+			   want, 2, &rs);
+	}
+	{
+		/* The missing prayer appears: the orphan moves into its file. */
+		static const char *const want[] = {
+			"prayers/2024/03/2024_03_09_prayer_gone.txt", "-" ORPHANS_MARK };
+		app_change(&f, PRAYER("gone", "2024-03-09 10:00:00", "0"), want, 2, &rs);
+	}
+	{
+		/* Its prayer is deleted: the mark is an orphan again. */
+		static const char *const want[] = {
+			"-prayers/2024/03/2024_03_09_prayer_gone.txt", ORPHANS_MARK };
+		app_change(&f, "DELETE FROM prayer WHERE id = 'gone'", want, 2, &rs);
+	}
+	{
+		static const char *const want[] = { "-" ORPHANS_MARK };
+		app_change(&f, "DELETE FROM prayermark WHERE id = 'm1'", want, 1, &rs);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_month_files)
+{
+	struct fx f;
+	struct reports rs;
+
+	fx_open(&f, 1);
+	{
+		static const char *const want[] = { USERS_JAN, USERS_MAR };
+		app_change(&f, "UPDATE user SET created_at = '2024-03-01 00:00:00'"
+			   " WHERE display_name = 'bob'", want, 2, &rs);
+	}
+	{
+		static const char *const want[] = { "-" USERS_FEB };
+		app_change(&f, "DELETE FROM user WHERE display_name = 'cyd'", want, 1, &rs);
+	}
+	{
+		/* Several statements, one apply: the latest time wins. */
+		static const char *const want[] = { USERS_FEB, USERS_MAR };
+		app_change(&f, "INSERT INTO user(display_name, created_at,"
+			   " welcome_message_dismissed, is_supporter)"
+			   " VALUES ('dee', '2024-02-01 00:00:00', 0, 0);"
+			   "UPDATE user SET is_supporter = 1 WHERE display_name = 'bob'",
+			   want, 2, &rs);
+		ck_assert_int_le(rs.r[0].mtime, rs.r[1].mtime);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_generic_tables)
+{
+	struct fx f;
+	struct reports rs;
+
+	fx_open(&f, 1);
+	{
+		static const char *const want[] = { "tables/note/2.txt" };
+		app_change(&f, "UPDATE note SET body = 'deux' WHERE rowid = 2", want, 1, &rs);
+	}
+	{
+		static const char *const want[] = { "-tables/note/1.txt", "tables/note/3.txt" };
+		app_change(&f, "DELETE FROM note WHERE rowid = 1;"
+			   "INSERT INTO note(rowid, body) VALUES (3, 'three')", want, 2, &rs);
+	}
+	{
+		static const char *const want[] = { "tables/pref/ann.txt" };
+		app_change(&f, "UPDATE pref SET v = 'light' WHERE usr = 'ann' AND k = 'theme'",
+			   want, 1, &rs);
+	}
+	{
+		static const char *const want[] = { "-tables/pref/bob.txt", "tables/pref/cyd.txt" };
+		app_change(&f, "UPDATE pref SET usr = 'cyd' WHERE usr = 'bob'", want, 2, &rs);
+	}
+	fx_close(&f);
+}
+END_TEST
+
+/* Hash of the whole tree, path and bytes of every file in walk order. */
+static int hash_emit(void *ctx, const struct archive_file *af, struct buf *err)
+{
+	struct buf *all = ctx;
+	(void)err;
+	buf_addf(all, "%s\n%o\n%zu\n", af->path, af->mode, af->len);
+	buf_add(all, af->data, af->len);
+	return 0;
+}
+
+static uint64_t tree_hash(struct fx *f)
+{
+	struct buf all = BUF_INIT;
+	uint64_t h;
+
+	ck_assert_msg(archive_walk(f->s, &f->l, hash_emit, &all, &f->err) == 0, "%s",
+		      f->err.data);
+	h = names_hash(all.data, all.len);
+	buf_release(&all);
+	return h;
+}
+
+START_TEST(test_export_unchanged)
+{
+	struct fx f;
+	struct store *s2;
+	struct layout l2;
+	uint64_t before, after;
+
+	fx_open(&f, 0);
+	before = tree_hash(&f);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = flagged", &f.err), 0);
+	after = tree_hash(&f);
+	ck_assert_uint_eq(before, after);
+	/* A fresh connection reads the schema with the objects installed. */
+	ck_assert_int_eq(store_open(dbpath, STORE_RDONLY, &s2, &f.err), 0);
+	ck_assert_int_eq(store_find_table(s2, "archivefs_journal") == NULL, 1);
+	ck_assert_int_eq(layout_bind(&l2, store_schema(s2), &f.err), 0);
+	ck_assert_int_eq(l2.nhomes, f.l.nhomes);
+	{
+		struct fx g = f;
+		g.s = s2;
+		g.l = l2;
+		ck_assert_uint_eq(tree_hash(&g), before);
+	}
+	layout_release(&l2);
+	store_close(s2);
+	fx_close(&f);
+}
+END_TEST
+
+static Suite *journal_suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_install_idempotent);
+	tcase_add_test(tc, test_update_row_file);
+	tcase_add_test(tc, test_same_value_changes_nothing);
+	tcase_add_test(tc, test_children);
+	tcase_add_test(tc, test_month_files);
+	tcase_add_test(tc, test_generic_tables);
+	tcase_add_test(tc, test_export_unchanged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	const char *base = getenv("TMPDIR");
+	SRunner *sr;
+	int failed;
+
+	snprintf(basedir, sizeof(basedir), "%s/archivefs-test-journal-XXXXXX",
+		 base && *base ? base : "/tmp");
+	if (!mkdtemp(basedir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	sr = srunner_create(journal_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_tree(basedir);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
