@@ -15,7 +15,9 @@
  *       the rowid of a rowid-keyed table); od/nd the old/new date column
  *       (NULL when the home has none); ofk/nfk the old/new parent key of a
  *       HOME_CHILD row. INSERT rows carry only new values, DELETE only old.
- *   archivefs_file(path, mtime_ns, hash)   hash = names_hash of the bytes
+ *   archivefs_file(path, mtime_ns, hash, size, mode)   hash = names_hash
+ *       of the bytes; size and mode let the mount answer stat without
+ *       rendering (NULL in rows an older archivefs wrote)
  *   archivefs_state(k, v)   version, installed_at_ns, applied_seq
  *
  * Why a second connection: archive_render_file() and archive_walk() open
@@ -51,7 +53,7 @@ static const char create_sql[] =
 	" op TEXT NOT NULL, ts REAL NOT NULL, ok, nk, od, nd, ofk, nfk);"
 	"CREATE TABLE IF NOT EXISTS main.archivefs_file ("
 	" path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL,"
-	" hash INTEGER NOT NULL) WITHOUT ROWID;"
+	" hash INTEGER NOT NULL, size INTEGER, mode INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS main.archivefs_state ("
 	" k TEXT PRIMARY KEY, v) WITHOUT ROWID;";
 
@@ -224,7 +226,7 @@ static int is_virtual(struct store *s, const char *table, struct buf *err)
 
 struct seed {
 	char **paths;
-	int64_t *hashes;
+	int64_t *hashes, *sizes, *modes;
 	size_t n, cap;
 };
 
@@ -236,12 +238,16 @@ static int seed_emit(void *ctx, const struct archive_file *f, struct buf *err)
 		sd->cap = sd->cap ? sd->cap * 2 : 256;
 		sd->paths = realloc(sd->paths, sd->cap * sizeof(*sd->paths));
 		sd->hashes = realloc(sd->hashes, sd->cap * sizeof(*sd->hashes));
-		if (!sd->paths || !sd->hashes)
+		sd->sizes = realloc(sd->sizes, sd->cap * sizeof(*sd->sizes));
+		sd->modes = realloc(sd->modes, sd->cap * sizeof(*sd->modes));
+		if (!sd->paths || !sd->hashes || !sd->sizes || !sd->modes)
 			abort();
 	}
 	sd->paths[sd->n] = strdup(f->path);
 	if (!sd->paths[sd->n])
 		abort();
+	sd->sizes[sd->n] = (int64_t)f->len;
+	sd->modes[sd->n] = (int64_t)f->mode;
 	sd->hashes[sd->n++] = (int64_t)names_hash(f->data, f->len);
 	return 0;
 }
@@ -266,16 +272,21 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 		store_close(r);
 	if (!rc)
 		rc = store_prepare(s, "INSERT OR REPLACE INTO main.archivefs_file"
-				   "(path, mtime_ns, hash) VALUES (?1, ?2, ?3)",
-				   &st, err);
+				   "(path, mtime_ns, hash, size, mode)"
+				   " VALUES (?1, ?2, ?3, ?4, ?5)", &st, err);
 	for (size_t i = 0; !rc && i < sd.n; i++) {
 		struct value p = text_value(sd.paths[i]);
 		struct value m = int_value(at), h = int_value(sd.hashes[i]);
+		struct value z = int_value(sd.sizes[i]), md = int_value(sd.modes[i]);
 		rc = store_bind(st, 1, &p);
 		if (!rc)
 			rc = store_bind(st, 2, &m);
 		if (!rc)
 			rc = store_bind(st, 3, &h);
+		if (!rc)
+			rc = store_bind(st, 4, &z);
+		if (!rc)
+			rc = store_bind(st, 5, &md);
 		if (!rc)
 			rc = store_step(st, err);
 		if (rc > 0)
@@ -288,6 +299,8 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 		free(sd.paths[i]);
 	free(sd.paths);
 	free(sd.hashes);
+	free(sd.sizes);
+	free(sd.modes);
 	return rc;
 }
 
@@ -301,6 +314,17 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 	if (rc)
 		return rc;
 	rc = store_exec(s, create_sql, err);
+	if (!rc) {
+		/* Tables from before size and mode were recorded. */
+		struct store_stmt *probe;
+		if (store_prepare(s, "SELECT size, mode FROM main.archivefs_file"
+				  " LIMIT 0", &probe, NULL) == 0)
+			store_finalize(probe);
+		else
+			rc = store_exec(s, "ALTER TABLE main.archivefs_file ADD COLUMN size"
+					" INTEGER; ALTER TABLE main.archivefs_file"
+					" ADD COLUMN mode INTEGER", err);
+	}
 	if (!rc) {
 		rc = run1(s, "SELECT v FROM main.archivefs_state"
 			  " WHERE k = 'installed_at_ns'", NULL, NULL, &at, err);
@@ -362,6 +386,34 @@ int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
 	if (rc == 0)
 		return journal_installed_at(s, ns, err);
 	return rc < 0 ? rc : 0;
+}
+
+int journal_file_info(struct store *s, const char *path, int64_t *mtime_ns,
+		      int64_t *size, unsigned *mode, struct buf *err)
+{
+	struct store_stmt *st;
+	struct value p = text_value(path), v[3];
+	int rc;
+
+	rc = store_prepare(s, "SELECT mtime_ns, size, mode FROM main.archivefs_file"
+			   " WHERE path = ?1", &st, err);
+	if (!rc)
+		rc = store_bind(st, 1, &p);
+	if (!rc)
+		rc = store_step(st, err);
+	if (rc == 1) {
+		for (int i = 0; i < 3; i++)
+			store_column(st, i, &v[i]);
+		rc = 0;
+		if (v[0].type == V_INT && v[1].type == V_INT && v[2].type == V_INT) {
+			*mtime_ns = v[0].i;
+			*size = v[1].i;
+			*mode = (unsigned)v[2].i;
+			rc = 1;
+		}
+	}
+	store_finalize(st);
+	return rc;
 }
 
 /* --- apply ----------------------------------------------------------------- */
@@ -592,8 +644,8 @@ static int settle(struct apply *a, struct store *r)
 			   &get, a->err);
 	if (!rc)
 		rc = store_prepare(a->s, "INSERT OR REPLACE INTO main.archivefs_file"
-				   "(path, mtime_ns, hash) VALUES (?1, ?2, ?3)",
-				   &put, a->err);
+				   "(path, mtime_ns, hash, size, mode)"
+				   " VALUES (?1, ?2, ?3, ?4, ?5)", &put, a->err);
 	if (!rc)
 		rc = store_prepare(a->s, "DELETE FROM main.archivefs_file WHERE path = ?1",
 				   &del, a->err);
@@ -601,9 +653,10 @@ static int settle(struct apply *a, struct store *r)
 		struct cand *c = &a->c[i];
 		struct value p = text_value(c->path), hv;
 		int64_t hash = 0;
+		unsigned mode = 0;
 		int recorded;
 
-		rc = archive_render_file(r, a->l, c->path, &bytes, NULL, a->err);
+		rc = archive_render_file(r, a->l, c->path, &bytes, &mode, a->err);
 		if (rc == -ENOENT) {
 			c->exists = 0;
 			rc = 0;
@@ -632,12 +685,17 @@ static int settle(struct apply *a, struct store *r)
 			}
 		} else if (!recorded || hv.type != V_INT || hv.i != hash) {
 			struct value m = int_value(c->mtime), h = int_value(hash);
+			struct value z = int_value((int64_t)bytes.len), md = int_value(mode);
 			c->report = 1;
 			rc = store_bind(put, 1, &p);
 			if (!rc)
 				rc = store_bind(put, 2, &m);
 			if (!rc)
 				rc = store_bind(put, 3, &h);
+			if (!rc)
+				rc = store_bind(put, 4, &z);
+			if (!rc)
+				rc = store_bind(put, 5, &md);
 			if (!rc)
 				rc = store_step(put, a->err);
 			store_reset(put);

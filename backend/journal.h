@@ -59,6 +59,15 @@ int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
 		       struct buf *err);
 
 /*
+ * What the journal recorded of the file at `path` when its bytes last
+ * changed (or at install): mtime, size and mode. 1 when recorded, 0 when
+ * not (then render the file to know), or a negative errno. Lets the mount
+ * answer stat and readdirplus without rendering.
+ */
+int journal_file_info(struct store *s, const char *path, int64_t *mtime_ns,
+		      int64_t *size, unsigned *mode, struct buf *err);
+
+/*
  * Called for every file whose bytes changed: path, its new mtime, and
  * whether it still exists (0 when no row renders to it any more).
  */

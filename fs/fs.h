@@ -122,6 +122,7 @@ struct fs {
 	 * node carries the database file's mtime as of mounting. atime and
 	 * ctime equal mtime. Never now, never 0. */
 	int journal;            /* the journal is installed: per-file mtimes */
+	int live;               /* the watcher applies it: its records are current */
 	struct timespec time;   /* folders' times (and files' without journal) */
 	uid_t uid;
 	gid_t gid;

@@ -293,6 +293,8 @@ int fs_mount_cmd(int argc, char **argv)
 		fuse_log(FUSE_LOG_WARNING, "archivefs: mount: %s: no live updates: %s\n",
 			 db, err.data);
 		buf_reset(&err);
+	} else if (live) {
+		fs.live = 1;
 	}
 
 	/* 5. Serve. */

@@ -167,6 +167,24 @@ static void on_changed(void *ctx, const char *path, int64_t mtime, int exists)
  * path, as journal_apply reports them), "path" or "-path" for gone. Every
  * mtime lies between the clock just before and just after the write
  * (the journal keeps milliseconds: the lower bound is cut to them). */
+/* The record of a file (what the mount's stat answers from) matches the
+ * file as rendered now: size, mode, and the expected mtime. */
+static void check_info(struct fx *f, const char *path, int64_t want_mtime)
+{
+	struct buf out = BUF_INIT;
+	int64_t m, size;
+	unsigned mode, rmode;
+
+	ck_assert_int_eq(journal_file_info(f->s, path, &m, &size, &mode, &f->err), 1);
+	ck_assert_msg(archive_render_file(f->s, &f->l, path, &out, &rmode, &f->err) == 0,
+		      "render %s: %s", path, f->err.data);
+	ck_assert_msg(size == (int64_t)out.len, "%s: recorded size %lld, rendered %zu",
+		      path, (long long)size, out.len);
+	ck_assert_uint_eq(mode, rmode);
+	ck_assert_int_eq(m, want_mtime);
+	buf_release(&out);
+}
+
 static void app_change(struct fx *f, const char *sql, const char *const *want,
 		       int nwant, struct reports *rs)
 {
@@ -193,6 +211,7 @@ static void app_change(struct fx *f, const char *sql, const char *const *want,
 			int64_t m;
 			ck_assert_int_eq(journal_file_mtime(f->s, rs->r[i].path, &m, &f->err), 0);
 			ck_assert_int_eq(m, rs->r[i].mtime);
+			check_info(f, rs->r[i].path, m);
 		}
 	}
 }
@@ -261,6 +280,13 @@ START_TEST(test_update_row_file)
 	/* Untouched files keep the install time. */
 	ck_assert_int_eq(journal_file_mtime(f.s, P2, &m, &f.err), 0);
 	ck_assert_int_eq(m, at);
+	check_info(&f, P2, at);
+	{
+		int64_t size;
+		unsigned mode;
+		ck_assert_int_eq(journal_file_info(f.s, "no/such/file.txt", &m, &size,
+						   &mode, &f.err), 0);
+	}
 	ck_assert_int_eq(journal_file_mtime(f.s, "no/such/file.txt", &m, &f.err), 0);
 	ck_assert_int_eq(m, at);
 	/* Nothing new: nothing applied. */
