@@ -14,8 +14,8 @@ passed=0 failed=0
 run_build() {   # run_build DIR [meson options...]
 	local dir=$1; shift
 	if ! { [ -d "$dir" ] && meson setup --reconfigure "$dir" "$@" >/dev/null ||
-	       meson setup "$dir" "$@" >/dev/null; } || ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
-		cat "$dir.build.log" 2>/dev/null | tail -40
+	       meson setup "$dir" "$@" >/dev/null; } || ! ninja -C "$dir" >"$dir/ninja.log" 2>&1; then
+		tail -40 "$dir/ninja.log" 2>/dev/null
 		echo "build in $dir failed" >&2
 		failed=$((failed + 1))
 		return

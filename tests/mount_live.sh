@@ -8,8 +8,7 @@
 # a notice. The daemon exits 0 with a clean log, nothing is left mounted.
 . "$(dirname "$0")/lib/common.sh"
 
-if [ ! -c /dev/fuse ]; then echo "SKIP: /dev/fuse is missing"; exit 77; fi
-for p in fusermount3 sqlite3 rsync; do
+for p in sqlite3 rsync; do
 	command -v $p >/dev/null || { echo "SKIP: $p is not installed"; exit 77; }
 done
 
@@ -18,48 +17,15 @@ PID=
 af demo "$DB" --prayers 40 --users 10 --quiet
 mkdir -p "$M" "$B"
 
-sanitizer_re='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
-
-unmount_fs() {   # unmount, wait for the daemon, check its exit and log
-	local rc=0
-	fusermount3 -u "$M" || fail "fusermount3 -u $M failed"
-	wait "$PID" || rc=$?
-	PID=
-	[ "$rc" = 0 ] || { cat "$LOG" >&2; fail "the daemon exited $rc"; }
-	! grep -qF " $M " /proc/mounts || fail "$M still in /proc/mounts after unmount"
-	if grep -qE "$sanitizer_re" "$LOG"; then cat "$LOG" >&2; fail "sanitizer report from the daemon"; fi
-	if grep -qi 'error' "$LOG"; then cat "$LOG" >&2; fail "the daemon logged an error"; fi
-}
-
-# Registered before the first mount: never leave a mount or a daemon behind
-# (nor the read-only bind mount of the last check).
-last_resort() {
-	if grep -qF " $M " /proc/mounts; then
-		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null || true
-	fi
-	if [ -n "$PID" ]; then
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+# FUSE available? (skips otherwise); mount helpers and cleanup, plus the
+# read-only bind mount of the last check.
+. "$(dirname "$0")/lib/mount.sh"
+ro_last_resort() {
 	if [ -n "${RO:-}" ] && grep -qF " $RO " /proc/mounts; then
 		umount "$RO" 2>/dev/null || umount -l "$RO" 2>/dev/null || true
 	fi
 }
-cleanup_hooks+=(last_resort)
-
-mount_fs() {
-	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f 2>>"$LOG" &
-	PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$M" && return 0
-		kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; fail "the daemon died before mounting"; }
-		sleep 0.1
-	done
-	cat "$LOG" >&2
-	fail "not mounted after 10 s"
-}
+cleanup_hooks+=(ro_last_resort)
 
 # The application: another process, with a busy timeout like any real one
 # (the watcher briefly holds the write lock while it records mtimes).

@@ -30,48 +30,8 @@ touch "$T/file"
 expect_fail "mountpoint is a file" "not a folder" "$DB" "$T/file"
 ok "a bad database or mountpoint fails with the reason, nothing mounted"
 
-# --- FUSE available? -----------------------------------------------------
-if [ ! -c /dev/fuse ]; then echo "SKIP: /dev/fuse is missing"; exit 77; fi
-if ! command -v fusermount3 >/dev/null; then echo "SKIP: fusermount3 is not installed"; exit 77; fi
-
-sanitizer_re='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
-
-unmount_fs() {   # unmount, wait for the daemon, check its exit and log
-	local rc=0
-	fusermount3 -u "$M" || fail "fusermount3 -u $M failed"
-	wait "$PID" || rc=$?
-	PID=
-	[ "$rc" = 0 ] || { cat "$LOG" >&2; fail "the daemon exited $rc"; }
-	! grep -qF " $M " /proc/mounts || fail "$M still in /proc/mounts after unmount"
-	if grep -qE "$sanitizer_re" "$LOG"; then cat "$LOG" >&2; fail "sanitizer report from the daemon"; fi
-	if grep -qi 'error' "$LOG"; then cat "$LOG" >&2; fail "the daemon logged an error"; fi
-}
-
-# Registered before the first mount: never leave a mount or a daemon behind.
-last_resort() {
-	if grep -qF " $M " /proc/mounts; then
-		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M" 2>/dev/null || true
-	fi
-	if [ -n "$PID" ]; then
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
-}
-cleanup_hooks+=(last_resort)
-
-mount_fs() {
-	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f 2>>"$LOG" &
-	PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$M" && return 0
-		kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; fail "the daemon died before mounting"; }
-		sleep 0.1
-	done
-	cat "$LOG" >&2
-	fail "not mounted after 10 s"
-}
+# --- FUSE available? (skips otherwise); mount helpers and cleanup ----
+. "$(dirname "$0")/lib/mount.sh"
 
 listing() {   # what stat says, before or after reads: inode, mtime, size
 	(cd "$1" && find . -mindepth 1 -printf '%i %T@ %s %y %P\n' | LC_ALL=C sort -k5)
