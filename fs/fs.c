@@ -22,7 +22,13 @@
 #include "journal.h"
 #include "tree.h"
 
-#define RCACHE_BYTES ((size_t)64 << 20)
+/*
+ * Rendered files kept by the daemon. The kernel keeps pages itself
+ * (keep_cache) and stat is answered from the journal's records, so this
+ * cache mostly spares a re-render between the 128 KB reads of one file:
+ * a small one does, and keeps the daemon well under 64 MB.
+ */
+#define RCACHE_BYTES ((size_t)16 << 20)
 
 int fs_check_db(const char *db, struct buf *err)
 {
