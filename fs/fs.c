@@ -308,32 +308,44 @@ static int list_entry(void *ctx, const char *name, int type)
 
 int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out)
 {
-	struct buf err = BUF_INIT;
 	struct fs_dir *d = calloc(1, sizeof(*d));
-	struct fs_conn *c;
-	int rc;
 
+	(void)fs;
 	*out = NULL;
 	if (!d || !(d->path = strdup(path))) {
 		free(d);
 		return -ENOMEM;
 	}
+	*out = d;
+	return 0;
+}
+
+int fs_dir_load(struct fs *fs, struct fs_dir *d)
+{
+	struct buf err = BUF_INIT;
+	struct fs_conn *c;
+	int rc;
+
+	if (d->loaded)
+		return 0;
 	rc = dir_add(d, ".", TREE_DIR);
 	if (!rc)
 		rc = dir_add(d, "..", TREE_DIR);
 	if (!rc) {
 		c = conn_get(fs);
-		rc = tree_list(c->s, &c->l, path, list_entry, d, &err);
+		rc = tree_list(c->s, &c->l, d->path, list_entry, d, &err);
 		conn_put(fs, c);
 		if (rc && rc != -ENOENT)
-			log_error("cannot list", path, rc, &err);
+			log_error("cannot list", d->path, rc, &err);
 	}
 	buf_release(&err);
 	if (rc) {
-		fs_dir_free(d);
+		for (size_t i = 0; i < d->n; i++)
+			free(d->v[i].name);
+		d->n = 0;
 		return rc;
 	}
-	*out = d;
+	d->loaded = 1;
 	return 0;
 }
 

@@ -140,6 +140,7 @@ struct fs_dir {
 	char *path;
 	struct fs_dirent *v;    /* v[0] is ".", v[1] is ".." */
 	size_t n;
+	int loaded;             /* v[] listed (fs_dir_load) */
 };
 
 /* Open db read-only and bind its layout, then close it: the check made
@@ -164,6 +165,13 @@ int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
 
 /* List folder `path` into *out (with "." and ".."); free with fs_dir_free. */
 int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out);
+/*
+ * List the folder into d (once): done at the first readdir, not at
+ * opendir, because the kernel keeps listings (cache_readdir) and then
+ * sends only the opendir: a warm find or du costs no query at all.
+ * 0, -ENOENT when the folder is gone, or another -errno (logged).
+ */
+int fs_dir_load(struct fs *fs, struct fs_dir *d);
 void fs_dir_free(struct fs_dir *d);
 
 /* Join parent and name into out (reset first). */

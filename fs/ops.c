@@ -220,6 +220,12 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	rc = fs_dir_load(fs, d);
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		free(reply);
+		return;
+	}
 	for (size_t i = off < 0 ? d->n : (size_t)off; i < d->n; i++) {
 		const char *name = d->v[i].name;
 		size_t need;
