@@ -13,7 +13,8 @@
  * test, and after the run even when the test failed.
  */
 #include <check.h>
-#include <ftw.h>
+
+#include "unit.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,38 +34,12 @@ extern const char thywill_schema_sql[];
 
 /* --- the per-test temporary directory ------------------------------------ */
 
-static char basedir[4096];
-static char tmpdir[4200];
 static char dbpath[4300];
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-XXXXXX", basedir);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", tmpdir);
-}
-
-static void teardown(void)
-{
-	rm_tree(tmpdir);
+	unit_setup();
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", unit_tmpdir);
 }
 
 /* --- fixture ----------------------------------------------------------------- */
@@ -486,7 +461,7 @@ static Suite *journal_suite(void)
 	Suite *s = suite_create("journal");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, setup, unit_teardown);
 	tcase_add_test(tc, test_install_idempotent);
 	tcase_add_test(tc, test_update_row_file);
 	tcase_add_test(tc, test_same_value_changes_nothing);
@@ -500,20 +475,5 @@ static Suite *journal_suite(void)
 
 int main(void)
 {
-	const char *base = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	snprintf(basedir, sizeof(basedir), "%s/archivefs-test-journal-XXXXXX",
-		 base && *base ? base : "/tmp");
-	if (!mkdtemp(basedir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	sr = srunner_create(journal_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_tree(basedir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(journal_suite(), "journal");
 }

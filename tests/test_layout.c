@@ -17,7 +17,8 @@
  * test, and after the run even when the test failed.
  */
 #include <check.h>
-#include <ftw.h>
+
+#include "unit.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -52,59 +53,6 @@ extern const char thywill_schema_sql[];
 	if (!(expr)) \
 		ck_abort_msg(__VA_ARGS__); \
 } while (0)
-
-/* --- the per-test temporary directory ------------------------------------ */
-
-/*
- * main() makes one base directory and removes it after the run; each test
- * makes its own directory inside it (in the forked child) and removes it
- * in teardown. A failing check ends the child without teardown, so the
- * base's removal is what cleans up after a failure.
- */
-static char basedir[4096];
-static char tmpdir[4200];
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void make_basedir(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(basedir, sizeof(basedir), "%s/archivefs-test-layout-XXXXXX",
-		 base && *base ? base : "/tmp");
-	if (!mkdtemp(basedir)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-XXXXXX", basedir);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		abort();
-	}
-}
-
-static void teardown(void)
-{
-	rm_tree(tmpdir);
-	tmpdir[0] = '\0';
-}
 
 /* --- helpers for readable failure messages ------------------------------- */
 
@@ -200,7 +148,7 @@ struct fix {
 	int bound;
 };
 
-/* Open a new database in tmpdir, run `sql` (may be NULL) then `extra`
+/* Open a new database in unit_tmpdir, run `sql` (may be NULL) then `extra`
  * (may be NULL), bind the layout. */
 static void fix_open(struct fix *f, const char *sql, const char *extra)
 {
@@ -208,7 +156,7 @@ static void fix_open(struct fix *f, const char *sql, const char *extra)
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	buf_addf(&path, "%s/db.sqlite", tmpdir);
+	buf_addf(&path, "%s/db.sqlite", unit_tmpdir);
 	rc = store_open(path.data, STORE_RDWR | STORE_CREATE, &f->s, &err);
 	ck_assert_msg(rc == 0, "store_open: %d: %s", rc, err.data);
 	if (sql) {
@@ -1321,7 +1269,7 @@ static Suite *layout_suite(void)
 	TCase *paths = tcase_create("paths");
 	TCase *fuzz = tcase_create("fuzz");
 
-	tcase_add_checked_fixture(bind, setup, teardown);
+	tcase_add_checked_fixture(bind, unit_setup, unit_teardown);
 	tcase_set_timeout(bind, 60);
 	tcase_add_test(bind, test_bind_thywill);
 	tcase_add_test(bind, test_bind_empty);
@@ -1330,7 +1278,7 @@ static Suite *layout_suite(void)
 			    (int)(sizeof(fallbacks) / sizeof(fallbacks[0])));
 	suite_add_tcase(s, bind);
 
-	tcase_add_checked_fixture(paths, setup, teardown);
+	tcase_add_checked_fixture(paths, unit_setup, unit_teardown);
 	tcase_set_timeout(paths, 60);
 	tcase_add_test(paths, test_paths_prayer);
 	tcase_add_test(paths, test_paths_month_single);
@@ -1340,7 +1288,7 @@ static Suite *layout_suite(void)
 	tcase_add_test(paths, test_classify_near_misses);
 	suite_add_tcase(s, paths);
 
-	tcase_add_checked_fixture(fuzz, setup, teardown);
+	tcase_add_checked_fixture(fuzz, unit_setup, unit_teardown);
 	tcase_set_timeout(fuzz, 300);
 	tcase_add_test(fuzz, test_fuzz_paths);
 	suite_add_tcase(s, fuzz);
@@ -1349,13 +1297,5 @@ static Suite *layout_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(layout_suite());
-	int failed;
-
-	make_basedir();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_tree(basedir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(layout_suite(), "layout");
 }

@@ -16,10 +16,11 @@
  * Only this test includes sqlite3.h, for the numeric result codes.
  */
 #include <check.h>
+
+#include "unit.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -36,67 +37,14 @@
 #include "store.h"
 #include "value.h"
 
-/* --- the per-test temporary directory ------------------------------------ */
-
-/*
- * main() makes one base directory and removes it after the run; each test
- * makes its own directory inside it (in the forked child) and removes it
- * in teardown. A failing check ends the child without teardown, so the
- * base's removal is what cleans up after a failure.
- */
-static char basedir[4096];
-static char tmpdir[4200];
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void make_basedir(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(basedir, sizeof(basedir), "%s/archivefs-test-store-XXXXXX",
-		 base && *base ? base : "/tmp");
-	if (!mkdtemp(basedir)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test-XXXXXX", basedir);
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		abort();
-	}
-}
-
-static void teardown(void)
-{
-	rm_tree(tmpdir);
-	tmpdir[0] = '\0';
-}
-
-/* tmpdir + "/" + name, in one of a few rotating static buffers. */
+/* unit_tmpdir + "/" + name, in one of a few rotating static buffers. */
 static const char *tpath(const char *name)
 {
 	static char bufs[4][8400];
 	static int next;
 	char *b = bufs[next++ % 4];
 
-	snprintf(b, 8400, "%s/%s", tmpdir, name);
+	snprintf(b, 8400, "%s/%s", unit_tmpdir, name);
 	return b;
 }
 
@@ -1151,23 +1099,23 @@ static Suite *store_suite(void)
 	tcase_add_test(codes, test_errno_primary);
 	tcase_add_test(codes, test_errno_extended);
 	tcase_add_test(codes, test_errno_unknown);
-	tcase_add_checked_fixture(codes, setup, teardown);
+	tcase_add_checked_fixture(codes, unit_setup, unit_teardown);
 	tcase_add_test(codes, test_errno_live);
 	suite_add_tcase(s, codes);
 
-	tcase_add_checked_fixture(open, setup, teardown);
+	tcase_add_checked_fixture(open, unit_setup, unit_teardown);
 	tcase_add_test(open, test_open_missing);
 	tcase_add_test(open, test_open_notadb);
 	tcase_add_test(open, test_open_create);
 	suite_add_tcase(s, open);
 
-	tcase_add_checked_fixture(schema, setup, teardown);
+	tcase_add_checked_fixture(schema, unit_setup, unit_teardown);
 	tcase_add_test(schema, test_schema_tables);
 	tcase_add_test(schema, test_reload_schema);
 	tcase_add_test(schema, test_objects);
 	suite_add_tcase(s, schema);
 
-	tcase_add_checked_fixture(vals, setup, teardown);
+	tcase_add_checked_fixture(vals, unit_setup, unit_teardown);
 	tcase_set_timeout(vals, 60);
 	tcase_add_test(vals, test_values);
 	tcase_add_test(vals, test_month);
@@ -1175,7 +1123,7 @@ static Suite *store_suite(void)
 	tcase_add_test(vals, test_transactions);
 	suite_add_tcase(s, vals);
 
-	tcase_add_checked_fixture(busy, setup, teardown);
+	tcase_add_checked_fixture(busy, unit_setup, unit_teardown);
 	tcase_set_timeout(busy, 60);
 	tcase_add_test(busy, test_busy);
 	suite_add_tcase(s, busy);
@@ -1184,13 +1132,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	make_basedir();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_tree(basedir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(store_suite(), "store");
 }
