@@ -44,6 +44,7 @@
 #include "archive.h"
 #include "names.h"
 #include "query.h"
+#include "tree.h"
 
 #define JOURNAL_VERSION 1
 
@@ -388,31 +389,137 @@ int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
 	return rc < 0 ? rc : 0;
 }
 
-int journal_file_info(struct store *s, const char *path, int64_t *mtime_ns,
-		      int64_t *size, unsigned *mode, struct buf *err)
+/* The record in st's current row (path, mtime_ns, size, mode) into *f. */
+static void file_from_row(struct store_stmt *st, struct journal_file *f)
+{
+	struct value v[3];
+
+	for (int i = 0; i < 3; i++)
+		store_column(st, i + 1, &v[i]);
+	f->mtime_ns = v[0].type == V_INT ? v[0].i : 0;
+	f->size = v[1].type == V_INT && v[1].i >= 0 ? v[1].i : -1;
+	f->mode = v[2].type == V_INT ? (unsigned)v[2].i : 0;
+}
+
+#define FILE_COLS "SELECT path, mtime_ns, size, mode FROM main.archivefs_file"
+
+int journal_lookup(struct store *s, const char *path, struct journal_file *f,
+		   struct buf *err)
 {
 	struct store_stmt *st;
-	struct value p = text_value(path), v[3];
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
+	struct value p = text_value(path), a, b;
 	int rc;
 
-	rc = store_prepare(s, "SELECT mtime_ns, size, mode FROM main.archivefs_file"
-			   " WHERE path = ?1", &st, err);
+	rc = store_prepare(s, FILE_COLS " WHERE path = ?1", &st, err);
 	if (!rc)
 		rc = store_bind(st, 1, &p);
 	if (!rc)
 		rc = store_step(st, err);
-	if (rc == 1) {
-		for (int i = 0; i < 3; i++)
-			store_column(st, i, &v[i]);
-		rc = 0;
-		if (v[0].type == V_INT && v[1].type == V_INT && v[2].type == V_INT) {
-			*mtime_ns = v[0].i;
-			*size = v[1].i;
-			*mode = (unsigned)v[2].i;
-			rc = 1;
+	if (rc == 1)
+		file_from_row(st, f);
+	store_finalize(st);
+	if (rc)
+		return rc;
+	/* A folder: some path in ["path/", "path0"), '0' being '/' + 1. */
+	buf_addstr(&lo, path);
+	buf_addch(&lo, '/');
+	buf_addstr(&hi, path);
+	buf_addch(&hi, '0');
+	a = text_value(lo.data);
+	b = text_value(hi.data);
+	rc = run1(s, "SELECT 1 FROM main.archivefs_file WHERE path > ?1 AND path < ?2"
+		  " LIMIT 1", &a, &b, NULL, err);
+	buf_release(&lo);
+	buf_release(&hi);
+	return rc == 1 ? 2 : rc;
+}
+
+int journal_list(struct store *s, const char *dir, const char *after,
+		 int after_type, journal_list_fn fn, void *ctx, struct buf *err)
+{
+	struct buf lo = BUF_INIT, hi = BUF_INIT, name = BUF_INIT;
+	size_t plen;
+	int incl = 0, seen = 0, rc;
+
+	/* The folder's paths are ["dir/", "dir0"); the root's all of them
+	 * (escaped names are ASCII, so "\xff" is above every path). */
+	if (*dir) {
+		buf_addstr(&lo, dir);
+		buf_addch(&lo, '/');
+		buf_addstr(&hi, dir);
+		buf_addch(&hi, '0');
+	} else {
+		buf_addstr(&hi, "\xff");
+	}
+	plen = lo.len;
+	if (after) {
+		buf_addstr(&lo, after);
+		if (after_type == TREE_DIR) {   /* past "dir/after/..." */
+			buf_addch(&lo, '0');
+			incl = 1;
 		}
 	}
-	store_finalize(st);
+	rc = store_begin(s, 0, err);
+	while (!rc) {
+		struct store_stmt *st;
+		struct value a = text_value(lo.data), b = text_value(hi.data);
+		int reseek = 0;
+
+		rc = store_prepare(s, incl ? FILE_COLS " WHERE path >= ?1 AND path < ?2"
+				   " ORDER BY path" : FILE_COLS " WHERE path > ?1"
+				   " AND path < ?2 ORDER BY path", &st, err);
+		if (rc)
+			break;
+		rc = store_bind(st, 1, &a);
+		if (!rc)
+			rc = store_bind(st, 2, &b);
+		while (!rc && (rc = store_step(st, err)) == 1) {
+			struct value p;
+			const char *rest, *slash;
+			struct journal_file f;
+
+			store_column(st, 0, &p);
+			rc = 0;
+			if (p.type != V_TEXT || p.n <= plen)
+				continue;   /* cannot be: the range says otherwise */
+			rest = p.s + plen;
+			slash = memchr(rest, '/', p.n - plen);
+			seen = 1;
+			buf_reset(&name);
+			if (slash) {
+				buf_add(&name, rest, (size_t)(slash - rest));
+				rc = fn(ctx, name.data, TREE_DIR, NULL);
+				/* Skip the subfolder's files: one seek. */
+				buf_truncate(&lo, plen);
+				buf_add(&lo, name.data, name.len);
+				buf_addch(&lo, '0');
+				incl = reseek = 1;
+			} else {
+				buf_add(&name, rest, p.n - plen);
+				file_from_row(st, &f);
+				rc = fn(ctx, name.data, TREE_FILE, &f);
+			}
+			if (rc || reseek)
+				break;
+		}
+		store_finalize(st);
+		if (rc == 1) {   /* fn is full */
+			rc = 0;
+			break;
+		}
+		if (rc || !reseek)   /* an error, or the end of the folder */
+			break;
+	}
+	if (!rc)
+		rc = store_commit(s, err);
+	else
+		store_rollback(s);
+	if (!rc && !seen && !after && *dir)
+		rc = -ENOENT;
+	buf_release(&lo);
+	buf_release(&hi);
+	buf_release(&name);
 	return rc;
 }
 

@@ -67,6 +67,42 @@ int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
 int journal_file_info(struct store *s, const char *path, int64_t *mtime_ns,
 		      int64_t *size, unsigned *mode, struct buf *err);
 
+/* What the records say of one file. */
+struct journal_file {
+	int64_t mtime_ns;
+	int64_t size;           /* -1 when the record lacks it (a broken row) */
+	unsigned mode;
+};
+
+/*
+ * Look `path` up in the records: 1 a file (*f filled), 2 a folder (some
+ * recorded file lies under it), 0 nothing, or a negative errno. The
+ * records describe the tree exactly once journal_apply() has run after
+ * the last commit: the mount's watcher keeps them so, and then answers
+ * stat, lookup and listings from them alone, without rendering.
+ */
+int journal_lookup(struct store *s, const char *path, struct journal_file *f,
+		   struct buf *err);
+
+/* One entry of a listing: TREE_FILE (f set) or TREE_DIR (f NULL). Return
+ * 0 to go on, 1 to stop here (the entry was not taken), or -errno. */
+typedef int (*journal_list_fn)(void *ctx, const char *name, int type,
+			       const struct journal_file *f);
+
+/*
+ * List folder `dir` ("" for the root) from the records, in one read
+ * transaction, in order of the records' paths (a folder "a" comes where
+ * its first file "a/..." does), starting after the entry (after,
+ * after_type), or from the first one when after is NULL. Each subfolder
+ * costs one index seek and its files are skipped, so the cost is the
+ * folder's own entries, and nothing is held in memory: a caller pages
+ * through a huge folder by passing the last entry it took.
+ * 0 at the end or when fn returned 1; -ENOENT when a folder other than the
+ * root has no entry at all (after NULL); else a negative errno.
+ */
+int journal_list(struct store *s, const char *dir, const char *after,
+		 int after_type, journal_list_fn fn, void *ctx, struct buf *err);
+
 /*
  * Called for every file whose bytes changed: path, its new mtime, and
  * whether it still exists (0 when no row renders to it any more).

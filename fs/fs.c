@@ -183,74 +183,104 @@ static void fill_times(struct stat *st, int64_t mtime_ns)
 	st->st_ctim = st->st_mtim;
 }
 
-int fs_stat(struct fs *fs, const char *path, struct stat *st)
+/* A folder's attributes (c: a connection for its mode). */
+static void fill_dir(struct fs *fs, struct fs_conn *c, const char *path,
+		     struct stat *st)
 {
-	struct buf out = BUF_INIT, err = BUF_INIT;
-	size_t len;
-	unsigned mode;
-	int64_t mtime_ns = 0;
-	int rc;
+	unsigned mode = layout_folder_mode(&c->l, path, strlen(path));
 
-	memset(st, 0, sizeof(*st));
-	st->st_ino = inodes_hash(path);
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_blksize = 4096;
-	if (*path && !rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
-		/* The journal recorded size, mode and mtime when the bytes last
-		 * changed: stat (and so find, ls -l, du) need no rendering. */
-		if (fs->live) {
-			struct fs_conn *c = conn_get(fs);
-			int64_t size;
-			rc = journal_file_info(c->s, path, &mtime_ns, &size, &mode, &err);
-			conn_put(fs, c);
-			if (rc < 0)
-				log_error("cannot read the record of", path, rc, &err);
-			buf_reset(&err);
-			if (rc == 1) {
-				len = (size_t)size;
-				goto file;
-			}
-		}
-		rc = render(fs, path, &out, &mode, &mtime_ns);
-		len = out.len;
-		buf_release(&out);
-		if (rc && rc != -ENOENT)
-			return rc;
-		if (rc == -ENOENT) {
-			struct fs_conn *c = conn_get(fs);
-			rc = tree_is_dir(c->s, &c->l, path, &err);
-			conn_put(fs, c);
-			if (rc < 0)
-				log_error("cannot look up", path, rc, &err);
-			buf_release(&err);
-			if (rc <= 0)
-				return rc < 0 ? rc : -ENOENT;
-			goto dir;
-		}
-	} else if (!*path) {
-		goto dir;
-	}
-file:
-	buf_release(&err);
-	fill_times(st, mtime_ns);
-	st->st_mode = S_IFREG | (mode & 07777);
-	st->st_nlink = 1;
-	st->st_size = (off_t)len;
-	st->st_blocks = (blkcnt_t)((len + 511) / 512);
-	return 0;
-dir:
-	{
-		struct fs_conn *c = conn_get(fs);
-		mode = layout_folder_mode(&c->l, path, strlen(path));
-		conn_put(fs, c);
-	}
 	fill_times(st, ts_ns(&fs->time));
 	st->st_mode = S_IFDIR | (mode & 07777);
 	st->st_nlink = 2;
 	st->st_size = 4096;
 	st->st_blocks = 8;
-	return 0;
+}
+
+static void fill_file(struct stat *st, size_t len, unsigned mode, int64_t mtime_ns)
+{
+	fill_times(st, mtime_ns);
+	st->st_mode = S_IFREG | (mode & 07777);
+	st->st_nlink = 1;
+	st->st_size = (off_t)len;
+	st->st_blocks = (blkcnt_t)((len + 511) / 512);
+}
+
+static void stat_init(struct fs *fs, const char *path, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = inodes_hash(path);
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+}
+
+/* A broken record (no size): logged, and the file is unusable. */
+static int bad_record(const char *path)
+{
+	fuse_log(FUSE_LOG_ERR, "archivefs: the record of '%s' has no size;"
+		 " remount to rebuild it\n", path);
+	return -EIO;
+}
+
+int fs_stat(struct fs *fs, const char *path, struct stat *st)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	struct fs_conn *c;
+	size_t len;
+	unsigned mode;
+	int64_t mtime_ns = 0;
+	int rc;
+
+	stat_init(fs, path, st);
+	if (!*path) {
+		c = conn_get(fs);
+		fill_dir(fs, c, path, st);
+		conn_put(fs, c);
+		return 0;
+	}
+	if (rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
+		fill_file(st, len, mode, mtime_ns);
+		return 0;
+	}
+	c = conn_get(fs);
+	if (fs->live) {
+		/* The records are the tree (journal.h): one indexed query,
+		 * nothing rendered, for find, ls -l and du. */
+		struct journal_file jf;
+		rc = journal_lookup(c->s, path, &jf, &err);
+		if (rc == 1 && jf.size < 0)
+			rc = bad_record(path);
+		else if (rc == 1)
+			fill_file(st, (size_t)jf.size, jf.mode, jf.mtime_ns);
+		else if (rc == 2)
+			fill_dir(fs, c, path, st);
+		else if (rc == 0)
+			rc = -ENOENT;
+		else
+			log_error("cannot look up", path, rc, &err);
+		conn_put(fs, c);
+		buf_release(&err);
+		return rc < 0 ? rc : 0;
+	}
+	conn_put(fs, c);
+	rc = render(fs, path, &out, &mode, &mtime_ns);
+	len = out.len;
+	buf_release(&out);
+	if (!rc) {
+		fill_file(st, len, mode, mtime_ns);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	c = conn_get(fs);
+	rc = tree_is_dir(c->s, &c->l, path, &err);
+	if (rc == 1)
+		fill_dir(fs, c, path, st);
+	conn_put(fs, c);
+	if (rc < 0)
+		log_error("cannot look up", path, rc, &err);
+	buf_release(&err);
+	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
@@ -320,7 +350,21 @@ int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out)
 	return 0;
 }
 
-int fs_dir_load(struct fs *fs, struct fs_dir *d)
+static void dir_forget(struct fs_dir *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+	d->loaded = 0;
+	free(d->after);
+	d->after = NULL;
+	d->next = 0;
+}
+
+/* The whole folder, from tree_list(), for a mount without current records. */
+static int dir_load(struct fs *fs, struct fs_dir *d)
 {
 	struct buf err = BUF_INIT;
 	struct fs_conn *c;
@@ -328,34 +372,154 @@ int fs_dir_load(struct fs *fs, struct fs_dir *d)
 
 	if (d->loaded)
 		return 0;
-	rc = dir_add(d, ".", TREE_DIR);
-	if (!rc)
-		rc = dir_add(d, "..", TREE_DIR);
-	if (!rc) {
-		c = conn_get(fs);
-		rc = tree_list(c->s, &c->l, d->path, list_entry, d, &err);
-		conn_put(fs, c);
-		if (rc && rc != -ENOENT)
-			log_error("cannot list", d->path, rc, &err);
-	}
+	c = conn_get(fs);
+	rc = tree_list(c->s, &c->l, d->path, list_entry, d, &err);
+	conn_put(fs, c);
+	if (rc && rc != -ENOENT)
+		log_error("cannot list", d->path, rc, &err);
 	buf_release(&err);
 	if (rc) {
-		for (size_t i = 0; i < d->n; i++)
-			free(d->v[i].name);
-		d->n = 0;
+		dir_forget(d);
 		return rc;
 	}
 	d->loaded = 1;
 	return 0;
 }
 
+/* Paging through the records (journal_list) for fs_dir_read. */
+struct page {
+	struct fs *fs;
+	struct fs_conn *c;
+	struct fs_dir *d;
+	fs_dirent_fn fn;
+	void *ctx;
+	int want_stat;
+	off_t skip;            /* entries still to pass over (a seekdir) */
+	struct buf path;
+	int rc;                /* the first error of fn or of a record */
+};
+
+static int page_entry(void *ctx, const char *name, int type,
+		      const struct journal_file *jf)
+{
+	struct page *pg = ctx;
+	struct fs_dir *d = pg->d;
+	struct stat st;
+	char *after;
+	int rc;
+
+	if (pg->skip > 0) {
+		pg->skip--;
+	} else {
+		fs_join(&pg->path, d->path, name);
+		stat_init(pg->fs, pg->path.data, &st);
+		if (type == TREE_DIR)
+			fill_dir(pg->fs, pg->c, pg->path.data, &st);
+		else if (jf->size < 0)
+			return pg->rc = bad_record(pg->path.data);
+		else
+			fill_file(&st, (size_t)jf->size, jf->mode, jf->mtime_ns);
+		if (!pg->want_stat)
+			st.st_mode &= S_IFMT;
+		rc = pg->fn(pg->ctx, name, &st, d->next + 1);
+		if (rc)
+			return pg->rc = rc;
+	}
+	/* taken (or passed over): the cursor moves past it */
+	after = strdup(name);
+	if (!after)
+		return pg->rc = -ENOMEM;
+	free(d->after);
+	d->after = after;
+	d->after_type = type;
+	d->next++;
+	return 0;
+}
+
+static int read_records(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
+			void *ctx, int want_stat)
+{
+	struct page pg = { .fs = fs, .d = d, .fn = fn, .ctx = ctx,
+			   .want_stat = want_stat };
+	struct buf err = BUF_INIT;
+	int rc;
+
+	if (off != d->next) {
+		/* Not where the last call stopped (a rewinddir or seekdir):
+		 * start over and pass over the entries before off. */
+		free(d->after);
+		d->after = NULL;
+		d->next = 2;
+		pg.skip = off - 2;
+	}
+	buf_init(&pg.path);
+	pg.c = conn_get(fs);
+	rc = journal_list(pg.c->s, d->path, d->after, d->after_type, page_entry, &pg,
+			  &err);
+	conn_put(fs, pg.c);
+	if (rc && pg.rc)
+		rc = pg.rc;   /* fn's own error, not journal_list's */
+	else if (rc && rc != -ENOENT)
+		log_error("cannot list", d->path, rc, &err);
+	buf_release(&pg.path);
+	buf_release(&err);
+	return rc;
+}
+
+int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
+		void *ctx, int want_stat)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	/* "." and "..": offsets 1 and 2; the kernel takes no reference on
+	 * them, and needs only their type and inode number. */
+	for (; off < 2 && !rc; off++) {
+		buf_reset(&path);
+		if (off == 0) {
+			buf_addstr(&path, d->path);
+		} else {
+			const char *slash = strrchr(d->path, '/');
+			if (slash)
+				buf_add(&path, d->path, (size_t)(slash - d->path));
+		}
+		memset(&st, 0, sizeof(st));
+		st.st_ino = inodes_hash(path.data);
+		st.st_mode = S_IFDIR;
+		rc = fn(ctx, off == 0 ? "." : "..", &st, off + 1);
+	}
+	buf_release(&path);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	if (fs->live) {
+		rc = read_records(fs, d, off, fn, ctx, want_stat);
+		return rc < 0 ? rc : 0;
+	}
+	rc = dir_load(fs, d);
+	for (size_t i = (size_t)off - 2; !rc && i < d->n; i++) {
+		const char *name = d->v[i].name;
+		fs_join(&path, d->path, name);
+		if (want_stat) {
+			rc = fs_stat(fs, path.data, &st);
+		} else {
+			stat_init(fs, path.data, &st);
+			st.st_mode = d->v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
+		}
+		if (!rc)
+			rc = fn(ctx, name, &st, (off_t)i + 3);
+	}
+	buf_release(&path);
+	return rc < 0 ? rc : 0;
+}
+
 void fs_dir_free(struct fs_dir *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->v[i].name);
-	free(d->v);
+	dir_forget(d);
 	free(d->path);
 	free(d);
 }

@@ -130,7 +130,13 @@ struct fs {
 	int no_open;            /* the kernel may skip opens (FUSE_CAP_NO_OPEN_SUPPORT) */
 };
 
-/* A folder's listing, built by opendir and served by offset. */
+/*
+ * An open folder. With current records (fs->live) nothing is listed in
+ * advance: each readdir pages through journal_list() from a cursor (the
+ * last entry handed out), so a folder of any size costs a few hundred
+ * bytes of daemon memory and one short read transaction per reply. Else
+ * the folder is listed whole (tree_list) at the first readdir.
+ */
 struct fs_dirent {
 	char *name;
 	int type;               /* TREE_FILE or TREE_DIR */
@@ -138,9 +144,14 @@ struct fs_dirent {
 
 struct fs_dir {
 	char *path;
-	struct fs_dirent *v;    /* v[0] is ".", v[1] is ".." */
+	/* paging: offset `next` follows the entry (after, after_type) */
+	char *after;
+	int after_type;
+	off_t next;
+	/* listed whole */
+	struct fs_dirent *v;
 	size_t n;
-	int loaded;             /* v[] listed (fs_dir_load) */
+	int loaded;
 };
 
 /* Open db read-only and bind its layout, then close it: the check made
@@ -163,15 +174,28 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st);
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
 	    struct buf *out);
 
-/* List folder `path` into *out (with "." and ".."); free with fs_dir_free. */
+/* Open folder `path` for reading; nothing is listed yet. */
 int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out);
+
 /*
- * List the folder into d (once): done at the first readdir, not at
- * opendir, because the kernel keeps listings (cache_readdir) and then
- * sends only the opendir: a warm find or du costs no query at all.
- * 0, -ENOENT when the folder is gone, or another -errno (logged).
+ * One entry for fs_dir_read: its name, attributes (with want_stat; else
+ * only st_ino and the type bits of st_mode) and the offset of the entry
+ * after it. Return 0 for more, 1 when full (this entry not taken), or a
+ * negative errno.
  */
-int fs_dir_load(struct fs *fs, struct fs_dir *d);
+typedef int (*fs_dirent_fn)(void *ctx, const char *name, const struct stat *st,
+			    off_t next);
+
+/*
+ * Hand the entries of d from offset `off` (0: ".", 1: "..", then the
+ * folder's entries in a stable order) to fn until it is full or the
+ * folder ends. Listing at the first readdir rather than at opendir
+ * matters: the kernel keeps listings (cache_readdir) and then sends only
+ * the opendir, so a warm find or du costs no query at all. 0, -ENOENT
+ * when the folder is gone, or another negative errno (logged).
+ */
+int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
+		void *ctx, int want_stat);
 void fs_dir_free(struct fs_dir *d);
 
 /* Join parent and name into out (reset first). */

@@ -188,92 +188,77 @@ out:
 	buf_release(&path);
 }
 
-/* The path of entry i of d (its parent's path for ".."). */
-static void entry_path(const struct fs_dir *d, size_t i, struct buf *out)
-{
-	const char *slash;
+/* A readdir reply being filled. */
+struct reply {
+	fuse_req_t req;
+	struct fs *fs;
+	const char *dir;
+	struct buf path;
+	char *buf;
+	size_t size, used;
+	int plus;
+};
 
-	if (i == 0) {
-		buf_reset(out);
-		buf_addstr(out, d->path);
-	} else if (i == 1) {
-		buf_reset(out);
-		slash = strrchr(d->path, '/');
-		if (slash)
-			buf_add(out, d->path, (size_t)(slash - d->path));
-	} else {
-		fs_join(out, d->path, d->v[i].name);
+static int add_entry(void *ctx, const char *name, const struct stat *st, off_t next)
+{
+	struct reply *r = ctx;
+	struct fuse_entry_param e;
+	size_t need;
+	int rc;
+
+	if (!r->plus) {
+		need = fuse_add_direntry(r->req, r->buf + r->used, r->size - r->used,
+					 name, st, next);
+		if (need > r->size - r->used)
+			return 1;
+		r->used += need;
+		return 0;
 	}
+	memset(&e, 0, sizeof(e));
+	e.attr = *st;
+	e.attr_timeout = r->fs->timeout;
+	e.entry_timeout = r->fs->timeout;
+	/* "." and "..": the kernel takes no reference on them. */
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		fs_join(&r->path, r->dir, name);
+		rc = inodes_ref(r->fs->inodes, r->path.data, &e.ino);
+		if (rc)
+			return rc;
+	}
+	need = fuse_add_direntry_plus(r->req, r->buf + r->used, r->size - r->used,
+				      name, &e, next);
+	if (need > r->size - r->used) {
+		if (e.ino)
+			inodes_forget(r->fs->inodes, e.ino, 1);
+		return 1;
+	}
+	r->used += need;
+	return 0;
 }
 
 static void readdir_common(fuse_req_t req, size_t size, off_t off,
 			   struct fuse_file_info *fi, int plus)
 {
-	struct fs *fs = fs_of(req);
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
-	struct buf path = BUF_INIT;
-	char *reply = malloc(size ? size : 1);
-	size_t used = 0;
-	int rc = 0;
+	struct reply r = { .req = req, .fs = fs_of(req), .dir = d->path,
+			   .size = size, .plus = plus };
+	int rc;
 
-	if (!reply) {
+	r.buf = malloc(size ? size : 1);
+	if (!r.buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = fs_dir_load(fs, d);
-	if (rc) {
-		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
-		free(reply);
-		return;
-	}
-	for (size_t i = off < 0 ? d->n : (size_t)off; i < d->n; i++) {
-		const char *name = d->v[i].name;
-		size_t need;
-		entry_path(d, i, &path);
-		if (!plus) {
-			struct stat st;
-			memset(&st, 0, sizeof(st));
-			st.st_ino = inodes_hash(path.data);
-			st.st_mode = d->v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
-			need = fuse_add_direntry(req, reply + used, size - used, name,
-						 &st, (off_t)(i + 1));
-			if (need > size - used)
-				break;
-			used += need;
-			continue;
-		}
-		struct fuse_entry_param e;
-		memset(&e, 0, sizeof(e));
-		e.attr_timeout = fs->timeout;
-		e.entry_timeout = fs->timeout;
-		if (i < 2) {
-			/* "." and "..": the kernel takes no reference on them. */
-			e.attr.st_ino = inodes_hash(path.data);
-			e.attr.st_mode = S_IFDIR;
-		} else {
-			rc = fs_stat(fs, path.data, &e.attr);
-			if (!rc)
-				rc = inodes_ref(fs->inodes, path.data, &e.ino);
-			if (rc)
-				break;
-		}
-		need = fuse_add_direntry_plus(req, reply + used, size - used, name,
-					      &e, (off_t)(i + 1));
-		if (need > size - used) {
-			if (e.ino)
-				inodes_forget(fs->inodes, e.ino, 1);
-			break;
-		}
-		used += need;
-	}
+	buf_init(&r.path);
+	rc = fs_dir_read(r.fs, d, off, add_entry, &r, plus);
 	/* An entry that failed after others were added is retried (and then
 	 * failed) by the next call, which starts at it. */
-	if (rc && used == 0)
-		fuse_reply_err(req, rc == -ENOENT ? EIO : -rc);
+	if (rc && r.used == 0)
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 	else
-		fuse_reply_buf(req, reply, used);
-	free(reply);
-	buf_release(&path);
+		fuse_reply_buf(req, r.buf, r.used);
+	free(r.buf);
+	buf_release(&r.path);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

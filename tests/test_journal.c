@@ -13,6 +13,7 @@
  * test, and after the run even when the test failed.
  */
 #include <check.h>
+#include <errno.h>
 
 #include "unit.h"
 #include <stdint.h>
@@ -29,6 +30,7 @@
 #include "layout.h"
 #include "names.h"
 #include "store.h"
+#include "tree.h"
 
 extern const char thywill_schema_sql[];
 
@@ -147,16 +149,16 @@ static void on_changed(void *ctx, const char *path, int64_t mtime, int exists)
 static void check_info(struct fx *f, const char *path, int64_t want_mtime)
 {
 	struct buf out = BUF_INIT;
-	int64_t m, size;
-	unsigned mode, rmode;
+	struct journal_file jf;
+	unsigned rmode;
 
-	ck_assert_int_eq(journal_file_info(f->s, path, &m, &size, &mode, &f->err), 1);
+	ck_assert_int_eq(journal_lookup(f->s, path, &jf, &f->err), 1);
 	ck_assert_msg(archive_render_file(f->s, &f->l, path, &out, &rmode, &f->err) == 0,
 		      "render %s: %s", path, f->err.data);
-	ck_assert_msg(size == (int64_t)out.len, "%s: recorded size %lld, rendered %zu",
-		      path, (long long)size, out.len);
-	ck_assert_uint_eq(mode, rmode);
-	ck_assert_int_eq(m, want_mtime);
+	ck_assert_msg(jf.size == (int64_t)out.len, "%s: recorded size %lld, rendered %zu",
+		      path, (long long)jf.size, out.len);
+	ck_assert_uint_eq(jf.mode, rmode);
+	ck_assert_int_eq(jf.mtime_ns, want_mtime);
 	buf_release(&out);
 }
 
@@ -257,10 +259,8 @@ START_TEST(test_update_row_file)
 	ck_assert_int_eq(m, at);
 	check_info(&f, P2, at);
 	{
-		int64_t size;
-		unsigned mode;
-		ck_assert_int_eq(journal_file_info(f.s, "no/such/file.txt", &m, &size,
-						   &mode, &f.err), 0);
+		struct journal_file jf;
+		ck_assert_int_eq(journal_lookup(f.s, "no/such/file.txt", &jf, &f.err), 0);
 	}
 	ck_assert_int_eq(journal_file_mtime(f.s, "no/such/file.txt", &m, &f.err), 0);
 	ck_assert_int_eq(m, at);
@@ -456,6 +456,147 @@ START_TEST(test_export_unchanged)
 }
 END_TEST
 
+static void fs_join_path(struct buf *out, const char *dir, const char *name)
+{
+	buf_reset(out);
+	if (*dir)
+		buf_addf(out, "%s/", dir);
+	buf_addstr(out, name);
+}
+
+/* --- listings from the records ------------------------------------------ */
+
+/* A listing as text: "d name\n" / "f name\n" lines, sorted by name. */
+struct listing {
+	struct buf lines[512];
+	int n;
+	int take;         /* journal_list: stop after this many (0: no limit) */
+	char last[256];
+	int last_type;
+};
+
+static int listing_add(struct listing *ls, const char *name, int type)
+{
+	ck_assert_int_lt(ls->n, 512);
+	buf_init(&ls->lines[ls->n]);
+	buf_addf(&ls->lines[ls->n], "%c %s\n", type == TREE_DIR ? 'd' : 'f', name);
+	ls->n++;
+	snprintf(ls->last, sizeof(ls->last), "%s", name);
+	ls->last_type = type;
+	return 0;
+}
+
+static int from_tree(void *ctx, const char *name, int type)
+{
+	return listing_add(ctx, name, type);
+}
+
+static int from_records(void *ctx, const char *name, int type,
+			const struct journal_file *jf)
+{
+	struct listing *ls = ctx;
+
+	if (ls->take && ls->n >= ls->take)
+		return 1;   /* full: this entry is not taken */
+	ck_assert_int_eq(type == TREE_FILE, jf != NULL);
+	if (jf)
+		ck_assert_int_ge(jf->size, 0);
+	return listing_add(ls, name, type);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(((const struct buf *)a)->data, ((const struct buf *)b)->data);
+}
+
+static void listing_text(struct listing *ls, struct buf *out)
+{
+	qsort(ls->lines, (size_t)ls->n, sizeof(ls->lines[0]), cmp_lines);
+	for (int i = 0; i < ls->n; i++) {
+		buf_add(out, ls->lines[i].data, ls->lines[i].len);
+		buf_release(&ls->lines[i]);
+	}
+	ls->n = 0;
+}
+
+/* Every folder under dir: journal_list (all at once, and paged one entry
+ * per call) lists what tree_list lists; journal_lookup finds each entry
+ * with its type. Returns the number of folders checked. */
+static int check_listings(struct fx *f, const char *dir)
+{
+	static struct listing tl, jl, pl;
+	struct buf want = BUF_INIT, got = BUF_INIT, paged = BUF_INIT, sub = BUF_INIT;
+	struct buf names = BUF_INIT;
+	int folders = 1;
+
+	ck_assert_msg(tree_list(f->s, &f->l, dir, from_tree, &tl, &f->err) == 0,
+		      "tree_list %s: %s", dir, f->err.data);
+	/* the names of subfolders, before tl is sorted away */
+	for (int i = 0; i < tl.n; i++)
+		buf_add(&names, tl.lines[i].data, tl.lines[i].len);
+	listing_text(&tl, &want);
+	jl.take = 0;
+	ck_assert_msg(journal_list(f->s, dir, NULL, 0, from_records, &jl, &f->err) == 0,
+		      "journal_list %s: %s", dir, f->err.data);
+	listing_text(&jl, &got);
+	ck_assert_msg(strcmp(want.data, got.data) == 0, "folder '%s': tree lists\n%s"
+		      "records list\n%s", dir, want.data, got.data);
+	/* one entry per call, resuming after the last one taken */
+	for (int calls = 0;; calls++) {
+		int before = pl.n;
+		ck_assert_int_lt(calls, 1000);
+		pl.take = pl.n + 1;
+		ck_assert_int_eq(journal_list(f->s, dir, before ? pl.last : NULL,
+					      pl.last_type, from_records, &pl, &f->err), 0);
+		if (pl.n == before)
+			break;
+	}
+	listing_text(&pl, &paged);
+	ck_assert_msg(strcmp(want.data, paged.data) == 0, "folder '%s' paged:\n%s",
+		      dir, paged.data);
+	/* recurse into subfolders; look every entry up */
+	for (char *line = names.data; line && *line;) {
+		char *nl = strchr(line, '\n');
+		struct journal_file jf;
+		*nl = '\0';
+		fs_join_path(&sub, dir, line + 2);
+		ck_assert_int_eq(journal_lookup(f->s, sub.data, &jf, &f->err),
+				 line[0] == 'd' ? 2 : 1);
+		if (line[0] == 'd')
+			folders += check_listings(f, sub.data);
+		line = nl + 1;
+	}
+	buf_release(&want);
+	buf_release(&got);
+	buf_release(&paged);
+	buf_release(&sub);
+	buf_release(&names);
+	return folders;
+}
+
+START_TEST(test_list_matches_tree)
+{
+	struct fx f;
+	struct reports rs;
+	struct journal_file jf;
+
+	fx_open(&f, 1);
+	ck_assert_int_gt(check_listings(&f, ""), 5);
+	ck_assert_int_eq(journal_list(f.s, "no/such", NULL, 0, from_records,
+				      &(struct listing){ 0 }, &f.err), -ENOENT);
+	ck_assert_int_eq(journal_lookup(f.s, "prayers/20", &jf, &f.err), 0);
+	ck_assert_int_eq(journal_lookup(f.s, "tables/note/1.tx", &jf, &f.err), 0);
+	/* After changes that add and remove files and folders. */
+	{
+		static const char *const want[] = { "-tables/note/1.txt", "tables/note/3.txt" };
+		app_change(&f, "DELETE FROM note WHERE rowid = 1;"
+			   "INSERT INTO note(rowid, body) VALUES (3, 'three')", want, 2, &rs);
+	}
+	ck_assert_int_gt(check_listings(&f, ""), 5);
+	fx_close(&f);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -469,6 +610,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_month_files);
 	tcase_add_test(tc, test_generic_tables);
 	tcase_add_test(tc, test_export_unchanged);
+	tcase_add_test(tc, test_list_matches_tree);
 	suite_add_tcase(s, tc);
 	return s;
 }
