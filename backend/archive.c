@@ -815,7 +815,7 @@ int archive_render_file(struct store *s, const struct layout *l, const char *pat
 	struct home *h;
 	enum path_kind kind;
 	const char *base = strrchr(path, '/');
-	int rc;
+	int rc, own = !store_in_txn(s);
 
 	buf_reset(out);
 	kind = layout_classify(l, path, &h);
@@ -826,7 +826,7 @@ int archive_render_file(struct store *s, const struct layout *l, const char *pat
 		if (rc)
 			goto out_nowalk;
 	}
-	rc = store_begin(s, 0, err);
+	rc = own ? store_begin(s, 0, err) : 0;
 	if (rc)
 		goto out_nowalk;
 	walk_init(&w, s, l, capture, &cap, err);
@@ -851,7 +851,8 @@ int archive_render_file(struct store *s, const struct layout *l, const char *pat
 		break;
 	}
 	walk_release(&w);
-	store_rollback(s);
+	if (own)
+		store_rollback(s);
 	if (!rc && !cap.found)
 		rc = -ENOENT;
 	if (!rc && mode)

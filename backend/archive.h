@@ -41,6 +41,8 @@ int archive_walk(struct store *s, const struct layout *l,
  * archive_walk() renders it, in one short read transaction, reading only
  * the rows that file holds (indexes on keys and dates make that fast).
  * *mode gets its mode bits. -ENOENT when no row renders to that path.
+ * Reads in one read transaction: its own, or the caller's when one is
+ * open (so the caller can read more from the same snapshot).
  */
 int archive_render_file(struct store *s, const struct layout *l, const char *path,
 			struct buf *out, unsigned *mode, struct buf *err);

@@ -377,7 +377,8 @@ void store_objects_free(struct store_object *o, int n)
 static int pragma_name_ok(const char *name)
 {
 	return strcmp(name, "user_version") == 0 ||
-	       strcmp(name, "application_id") == 0;
+	       strcmp(name, "application_id") == 0 ||
+	       strcmp(name, "cache_size") == 0;
 }
 
 int store_get_pragma_int(struct store *s, const char *name, int64_t *v,
@@ -452,6 +453,11 @@ void store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_in_txn(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
 }
 
 int64_t store_total_changes(struct store *s)

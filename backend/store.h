@@ -92,6 +92,8 @@ int store_exec(struct store *s, const char *sql, struct buf *err);
 int store_begin(struct store *s, int immediate, struct buf *err);
 int store_commit(struct store *s, struct buf *err);
 void store_rollback(struct store *s);
+/* 1 inside a transaction (BEGIN ran and no COMMIT/ROLLBACK yet), else 0. */
+int store_in_txn(struct store *s);
 /* Rows changed by the whole connection so far (sqlite3_total_changes64). */
 int64_t store_total_changes(struct store *s);
 

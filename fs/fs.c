@@ -28,7 +28,14 @@
  * cache mostly spares a re-render between the 128 KB reads of one file:
  * a small one does, and keeps the daemon well under 64 MB.
  */
-#define RCACHE_BYTES ((size_t)16 << 20)
+#define RCACHE_BYTES ((size_t)8 << 20)
+
+/*
+ * SQLite's page cache per pooled connection, KiB. The operating system
+ * caches the database file anyway; a small cache per connection keeps
+ * the daemon's memory flat however many files are read.
+ */
+#define CONN_CACHE_KIB 2048
 
 int fs_check_db(const char *db, struct buf *err)
 {
@@ -71,7 +78,9 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 		rc = store_open(db, STORE_RDONLY, &c->s, err);
 		if (rc)
 			break;
-		rc = layout_bind(&c->l, store_schema(c->s), err);
+		rc = store_set_pragma_int(c->s, "cache_size", -CONN_CACHE_KIB, err);
+		if (!rc)
+			rc = layout_bind(&c->l, store_schema(c->s), err);
 		if (rc) {
 			store_close(c->s);
 			break;
@@ -154,14 +163,18 @@ static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mo
 	struct buf err = BUF_INIT;
 	uint64_t gen = rcache_gen(fs->cache);
 	struct fs_conn *c = conn_get(fs);
-	int rc = archive_render_file(c->s, &c->l, path, out, mode, &err);
+	/* Bytes and mtime from one snapshot. */
+	int rc = store_begin(c->s, 0, &err);
 
+	if (!rc)
+		rc = archive_render_file(c->s, &c->l, path, out, mode, &err);
 	*mtime_ns = ts_ns(&fs->time);
 	if (!rc && fs->journal) {
 		rc = journal_file_mtime(c->s, path, mtime_ns, &err);
 		if (rc)
 			log_error("cannot read the mtime of", path, rc, &err);
 	}
+	store_rollback(c->s);
 	conn_put(fs, c);
 	if (!rc)
 		rcache_put(fs->cache, gen, path, out->data, out->len, *mode, *mtime_ns);
