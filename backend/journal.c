@@ -389,19 +389,20 @@ int journal_file_mtime(struct store *s, const char *path, int64_t *ns,
 	return rc < 0 ? rc : 0;
 }
 
-/* The record in st's current row (path, mtime_ns, size, mode) into *f. */
+/* The record in st's current row (path, mtime_ns, size, mode, hash). */
 static void file_from_row(struct store_stmt *st, struct journal_file *f)
 {
-	struct value v[3];
+	struct value v[4];
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		store_column(st, i + 1, &v[i]);
 	f->mtime_ns = v[0].type == V_INT ? v[0].i : 0;
 	f->size = v[1].type == V_INT && v[1].i >= 0 ? v[1].i : -1;
 	f->mode = v[2].type == V_INT ? (unsigned)v[2].i : 0;
+	f->hash = v[3].type == V_INT ? (uint64_t)v[3].i : 0;
 }
 
-#define FILE_COLS "SELECT path, mtime_ns, size, mode FROM main.archivefs_file"
+#define FILE_COLS "SELECT path, mtime_ns, size, mode, hash FROM main.archivefs_file"
 
 int journal_lookup(struct store *s, const char *path, struct journal_file *f,
 		   struct buf *err)

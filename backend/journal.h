@@ -72,6 +72,7 @@ struct journal_file {
 	int64_t mtime_ns;
 	int64_t size;           /* -1 when the record lacks it (a broken row) */
 	unsigned mode;
+	uint64_t hash;          /* names_hash() of the bytes */
 };
 
 /*

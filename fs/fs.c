@@ -20,6 +20,7 @@
 #include "archive.h"
 #include "fs.h"
 #include "journal.h"
+#include "names.h"
 #include "tree.h"
 
 /*
@@ -35,7 +36,13 @@
  * caches the database file anyway; a small cache per connection keeps
  * the daemon's memory flat however many files are read.
  */
-#define CONN_CACHE_KIB 2048
+#define CONN_CACHE_KIB 1024
+
+/* Renderings pinned for readers of big files (pins.c). */
+#define PINS_BYTES ((size_t)8 << 20)
+
+/* What the kernel asks for at most in one read request. */
+#define READ_MAX ((size_t)128 << 10)
 
 int fs_check_db(const char *db, struct buf *err)
 {
@@ -60,6 +67,7 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	memset(fs, 0, sizeof(*fs));
 	pthread_mutex_init(&fs->mu, NULL);
 	pthread_cond_init(&fs->cv, NULL);
+	pthread_mutex_init(&fs->ahead_mu, NULL);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->time = *time;
@@ -67,8 +75,9 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	fs->timeout = 3600.0;
 	fs->inodes = inodes_new();
 	fs->cache = rcache_new(RCACHE_BYTES);
+	fs->pins = pins_new(PINS_BYTES);
 	fs->conns = calloc((size_t)nconns, sizeof(*fs->conns));
-	if (!fs->inodes || !fs->cache || !fs->conns) {
+	if (!fs->inodes || !fs->cache || !fs->pins || !fs->conns) {
 		buf_addstr(err, "out of memory");
 		fs_release(fs);
 		return -ENOMEM;
@@ -109,6 +118,11 @@ void fs_release(struct fs *fs)
 	free(fs->conns);
 	inodes_free(fs->inodes);
 	rcache_free(fs->cache);
+	pins_free(fs->pins);
+	for (size_t i = 0; i < fs->nahead; i++)
+		free(fs->ahead[i]);
+	free(fs->ahead);
+	pthread_mutex_destroy(&fs->ahead_mu);
 	pthread_cond_destroy(&fs->cv);
 	pthread_mutex_destroy(&fs->mu);
 	memset(fs, 0, sizeof(*fs));
@@ -154,25 +168,43 @@ static int64_t ts_ns(const struct timespec *t)
 /*
  * Render path into out and the cache, with its mtime. 0 (out, *mode and
  * *mtime_ns set); -ENOENT when no row renders to it; another -errno
- * (logged) when rendering failed. The cache generation is read first: a
- * change applied meanwhile keeps this rendering out of the cache.
+ * (logged) when rendering failed. The cache generation is read first (to
+ * *genp): a change applied meanwhile keeps this rendering out of the
+ * cache. *stale = 1 when the records (what stat told the kernel) give a
+ * smaller size: the application committed since the watcher last applied
+ * the journal, and the kernel would cut these bytes at the old size. (A
+ * smaller rendering needs nothing: the kernel trims its size itself when
+ * a read comes back short.) *ahead = 1 when the records describe other
+ * bytes at all (see fs->ahead).
  */
 static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mode,
-		  int64_t *mtime_ns)
+		  int64_t *mtime_ns, uint64_t *genp, int *stale, int *ahead)
 {
 	struct buf err = BUF_INIT;
 	uint64_t gen = rcache_gen(fs->cache);
 	struct fs_conn *c = conn_get(fs);
-	/* Bytes and mtime from one snapshot. */
+	/* Bytes and record from one snapshot. */
 	int rc = store_begin(c->s, 0, &err);
 
+	*stale = *ahead = 0;
 	if (!rc)
 		rc = archive_render_file(c->s, &c->l, path, out, mode, &err);
-	*mtime_ns = ts_ns(&fs->time);
+	*mtime_ns = ts_ns(&fs->time);   /* the install time: never recorded */
 	if (!rc && fs->journal) {
-		rc = journal_file_mtime(c->s, path, mtime_ns, &err);
-		if (rc)
-			log_error("cannot read the mtime of", path, rc, &err);
+		struct journal_file jf;
+		rc = journal_lookup(c->s, path, &jf, &err);
+		if (rc == 1) {
+			*mtime_ns = jf.mtime_ns;
+			*stale = jf.size < (int64_t)out->len;
+			*ahead = jf.size != (int64_t)out->len ||
+				 jf.hash != names_hash(out->data, out->len);
+		} else if (rc >= 0) {
+			*stale = *ahead = 1;
+		}
+		if (rc < 0)
+			log_error("cannot read the record of", path, rc, &err);
+		else
+			rc = 0;
 	}
 	store_rollback(c->s);
 	conn_put(fs, c);
@@ -180,6 +212,8 @@ static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mo
 		rcache_put(fs->cache, gen, path, out->data, out->len, *mode, *mtime_ns);
 	else if (rc != -ENOENT)
 		log_error("cannot render", path, rc, &err);
+	if (genp)
+		*genp = gen;
 	buf_release(&err);
 	return rc;
 }
@@ -242,7 +276,7 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	size_t len;
 	unsigned mode;
 	int64_t mtime_ns = 0;
-	int rc;
+	int rc, stale, ahead;
 
 	stat_init(fs, path, st);
 	if (!*path) {
@@ -251,7 +285,10 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 		conn_put(fs, c);
 		return 0;
 	}
-	if (rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
+	/* What readers are served first: a pinned rendering, a cached one
+	 * (both may be newer than the records for a moment), the records. */
+	if (pins_stat(fs->pins, path, &len, &mode, &mtime_ns) ||
+	    rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
 		fill_file(st, len, mode, mtime_ns);
 		return 0;
 	}
@@ -276,7 +313,7 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 		return rc < 0 ? rc : 0;
 	}
 	conn_put(fs, c);
-	rc = render(fs, path, &out, &mode, &mtime_ns);
+	rc = render(fs, path, &out, &mode, &mtime_ns, NULL, &stale, &ahead);
 	len = out.len;
 	buf_release(&out);
 	if (!rc) {
@@ -296,23 +333,93 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
+/* Remember path for the watcher (fs->ahead). Out of memory: the kernel
+ * may keep these bytes until the file next changes; logged. */
+void fs_mark_ahead(struct fs *fs, const char *path)
+{
+	char *p = strdup(path);
+
+	pthread_mutex_lock(&fs->ahead_mu);
+	if (p && fs->nahead == fs->capahead) {
+		size_t cap = fs->capahead ? fs->capahead * 2 : 16;
+		char **v = realloc(fs->ahead, cap * sizeof(*v));
+		if (v) {
+			fs->ahead = v;
+			fs->capahead = cap;
+		}
+	}
+	if (p && fs->nahead < fs->capahead) {
+		fs->ahead[fs->nahead++] = p;
+		p = NULL;
+	} else {
+		fuse_log(FUSE_LOG_WARNING, "archivefs: out of memory: '%s' may show"
+			 " old bytes until it changes again\n", path);
+	}
+	pthread_mutex_unlock(&fs->ahead_mu);
+	free(p);
+}
+
+size_t fs_take_ahead(struct fs *fs, char ***out)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fs->ahead_mu);
+	*out = fs->ahead;
+	n = fs->nahead;
+	fs->ahead = NULL;
+	fs->nahead = fs->capahead = 0;
+	pthread_mutex_unlock(&fs->ahead_mu);
+	return n;
+}
+
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
-	    struct buf *out)
+	    struct buf *out, int *raced)
 {
 	struct buf r = BUF_INIT;
 	size_t len;
 	unsigned mode;
 	int64_t mtime_ns = 0;
-	int rc;
+	uint64_t gen = rcache_gen(fs->cache);
+	int rc, stale = 0, ahead = 0;
 
+	*raced = 0;
 	if (off < 0)
 		return -EINVAL;
-	if (rcache_get(fs->cache, path, off, size, out, &len, &mode, &mtime_ns))
+	if (pins_read(fs->pins, path, off, size, out))
 		return 0;
-	rc = render(fs, path, &r, &mode, &mtime_ns);
+	if (rcache_get(fs->cache, path, 0, 0, NULL, &len, &mode, &mtime_ns)) {
+		if (len <= READ_MAX) {   /* read whole in one request: no pin */
+			if (rcache_get(fs->cache, path, off, size, out, &len, &mode,
+				       &mtime_ns))
+				return 0;
+		} else if (rcache_get(fs->cache, path, 0, len, &r, &len, &mode,
+				      &mtime_ns)) {
+			rc = 0;
+			goto serve;
+		}
+		buf_reset(&r);   /* dropped meanwhile: render */
+	}
+	rc = render(fs, path, &r, &mode, &mtime_ns, &gen, &stale, &ahead);
+	*raced = !rc && rcache_gen(fs->cache) != gen;
+	if (!rc && ahead)
+		fs_mark_ahead(fs, path);
+	/*
+	 * Longer bytes than the size the kernel was given (the watcher has
+	 * not applied the commit yet): make the kernel ask for the size
+	 * again - it then gets these bytes' (from the cache or the pin, see
+	 * fs_stat) - so the reader gets all of them, not a cut. Attributes
+	 * only (offset -1): no page lock is involved, which makes this safe
+	 * inside a read.
+	 */
+	if (!rc && stale && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, inodes_hash(path), -1, 0);
+serve:
 	if (!rc && (size_t)off < r.len)
 		buf_add(out, r.data + off,
 			size < r.len - (size_t)off ? size : r.len - (size_t)off);
+	/* More requests will follow for this file: they get these bytes. */
+	if (!rc && r.len > READ_MAX)
+		pins_add(fs->pins, fs->cache, gen, path, &r, mode, mtime_ns);
 	buf_release(&r);
 	return rc == -ENOENT ? -ESTALE : rc;
 }

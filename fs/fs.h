@@ -8,6 +8,8 @@
  *             the kernel's lookup counts;
  *   rcache.c  rendered files by path, with their mtimes, under a byte cap,
  *             so sizes are exact without rendering on every getattr;
+ *   pins.c    the rendering a reader of a big file started with, kept
+ *             until it stops reading, so it sees one version throughout;
  *   fs.c      the mounted filesystem: a pool of read-only store
  *             connections, and stat/read/list of a tree path;
  *   watch.c   live updates: a thread that applies the change journal
@@ -97,6 +99,45 @@ void rcache_drop(struct rcache *c, const char *path);
 /* Forget every rendering (and bump the generation). */
 void rcache_drop_all(struct rcache *c);
 
+/* ---- pins.c ----------------------------------------------------------- */
+
+struct pins;
+
+/* Pins holding at most cap bytes of renderings in all. */
+struct pins *pins_new(size_t cap);
+void pins_free(struct pins *p);
+
+/* When path is pinned: append bytes [off, off + size) of the pinned
+ * rendering to out and return 1 (the pin's idle time restarts); else 0. */
+int pins_read(struct pins *p, const char *path, off_t off, size_t size,
+	      struct buf *out);
+
+/* Pin data (taken over: *data is left empty) as path's rendering, unless
+ * the render cache's generation moved past gen (read before rendering:
+ * a change was published since), the path is pinned, or the cap is
+ * reached; then *data is left alone. */
+void pins_add(struct pins *p, struct rcache *c, uint64_t gen, const char *path,
+	      struct buf *data, unsigned mode, int64_t mtime_ns);
+
+/* When path is pinned: its pinned size, mode and mtime, and 1; else 0. */
+int pins_stat(struct pins *p, const char *path, size_t *len, unsigned *mode,
+	      int64_t *mtime_ns);
+
+/* The file at path changed (exists: it still does). 1 if a reader is
+ * pinned on it: the caller must not invalidate the kernel's view of it
+ * now, pins_expire() hands it back later. 0 if not pinned. */
+int pins_supersede(struct pins *p, const char *path, int exists);
+
+/* A pinned path whose file changed, released by pins_expire(). */
+struct pins_released {
+	char *path;             /* the caller frees it */
+	int exists;
+};
+
+/* Remove idle pins and pins superseded long enough; the superseded ones
+ * (at most max) go to out[], to be invalidated now. Returns how many. */
+size_t pins_expire(struct pins *p, struct pins_released *out, size_t max);
+
 /* ---- fs.c ------------------------------------------------------------- */
 
 /* One read-only connection and the layout bound to its schema. */
@@ -116,6 +157,7 @@ struct fs {
 
 	struct inodes *inodes;
 	struct rcache *cache;
+	struct pins *pins;
 	/* Times (DESIGN.md section 5): with the change journal installed, a
 	 * file's mtime is journal_file_mtime(), a folder's the install time;
 	 * without it (a read-only database never mounted read-write), every
@@ -128,6 +170,15 @@ struct fs {
 	gid_t gid;
 	double timeout;         /* entry and attr timeout, seconds */
 	int no_open;            /* the kernel may skip opens (FUSE_CAP_NO_OPEN_SUPPORT) */
+	struct fuse_session *se;   /* for notifications from requests; may be NULL */
+	/* Files served from a rendering the records do not describe yet (the
+	 * application committed after the watcher's last apply): the watcher
+	 * invalidates them after its next apply, which may find no change
+	 * (a row flipped and back) and would otherwise leave the kernel with
+	 * bytes that are no longer the database's. Guarded by ahead_mu. */
+	pthread_mutex_t ahead_mu;
+	char **ahead;
+	size_t nahead, capahead;
 };
 
 /*
@@ -170,9 +221,15 @@ void fs_release(struct fs *fs);
  * it, else -ENOENT. st_ino is inodes_hash(path). */
 int fs_stat(struct fs *fs, const char *path, struct stat *st);
 
-/* Append bytes [off, off + size) of the file at path to out. */
+/*
+ * Append bytes [off, off + size) of the file at path to out. *raced = 1
+ * when they were rendered from a snapshot older than a change published
+ * meanwhile: the kernel may have been told about that change before these
+ * bytes reach its page cache, so the caller invalidates the inode's pages
+ * again once it has replied.
+ */
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
-	    struct buf *out);
+	    struct buf *out, int *raced);
 
 /* Open folder `path` for reading; nothing is listed yet. */
 int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out);
@@ -197,6 +254,13 @@ typedef int (*fs_dirent_fn)(void *ctx, const char *name, const struct stat *st,
 int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		void *ctx, int want_stat);
 void fs_dir_free(struct fs_dir *d);
+
+/* Add path to fs->ahead. */
+void fs_mark_ahead(struct fs *fs, const char *path);
+
+/* Take the list of files served ahead of the records (fs->ahead): *out
+ * gets the array (free each and it), the count is returned. */
+size_t fs_take_ahead(struct fs *fs, char ***out);
 
 /* Join parent and name into out (reset first). */
 void fs_join(struct buf *out, const char *parent, const char *name);

@@ -295,6 +295,7 @@ int fs_mount_cmd(int argc, char **argv)
 		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: %s\n", db, err.data);
 		goto out_unmount;
 	}
+	fs.se = se;
 	/* A watcher that cannot start leaves a working (static) mount: a dead
 	 * daemon would be a dead mount for everyone. */
 	if (live && watch_start(&fs, se, db, &watch, &err)) {

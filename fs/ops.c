@@ -150,16 +150,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fs *fs = fs_of(req);
 	struct buf path = BUF_INIT, out = BUF_INIT;
-	int rc;
+	int rc, raced;
 
 	(void)fi;
 	if (path_of(req, ino, &path))
 		goto out;
-	rc = fs_read(fs, path.data, off, size, &out);
-	if (rc)
+	rc = fs_read(fs, path.data, off, size, &out, &raced);
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
+	} else {
 		fuse_reply_buf(req, out.data, out.len);
+		/* The reply has filled and unlocked its pages: drop them if a
+		 * change was published while they were rendered. */
+		if (raced && fs->se)
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	}
 out:
 	buf_release(&path);
 	buf_release(&out);

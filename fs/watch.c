@@ -20,6 +20,8 @@
  *      also takes - the connection pool, the cache, the inode table, the
  *      database's write lock - must not be held here. Changes are
  *      collected during journal_apply() and notified after it returned.
+ *      A file a reader is pinned on (pins.c: a big file being read) is
+ *      notified when the reader is done, at most 500 ms later.
  *
  * What the kernel is told, per changed file (entry and attribute timeouts
  * are long, so this is what makes a change visible):
@@ -156,15 +158,32 @@ static void notify_change(struct watch *w, const char *path, int exists)
 	buf_release(&err);
 }
 
-/* Step 1 and 2 of the file comment, for everything collected. */
+/* Step 1 and 2 of the file comment, for everything collected. A file a
+ * reader is pinned on (pins.c) is told to the kernel later, by
+ * release_pins(). */
 static void publish(struct watch *w, int notify)
 {
 	for (size_t i = 0; i < w->n; i++)
 		rcache_drop(w->fs->cache, w->v[i].path);
-	if (notify)
-		for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++)
+		if (!pins_supersede(w->fs->pins, w->v[i].path, w->v[i].exists) && notify)
 			notify_change(w, w->v[i].path, w->v[i].exists);
 	changes_clear(w);
+}
+
+/* Tell the kernel about changed files whose readers are done. */
+static void release_pins(struct watch *w)
+{
+	struct pins_released r[16];
+	size_t n;
+
+	do {
+		n = pins_expire(w->fs->pins, r, 16);
+		for (size_t i = 0; i < n; i++) {
+			notify_change(w, r[i].path, r[i].exists);
+			free(r[i].path);
+		}
+	} while (n == 16);
 }
 
 /* Apply the journal and publish what changed; 0 or -errno (reason in err). */
@@ -190,8 +209,13 @@ static void tick(struct watch *w)
 {
 	struct buf err = BUF_INIT;
 	int64_t v;
+	char **ahead;
+	/* Taken before looking at the version: what those reads saw was
+	 * committed before, so the apply below covers it. */
+	size_t nahead = fs_take_ahead(w->fs, &ahead);
 	int rc = store_data_version(w->s, &v, &err);
 
+	release_pins(w);
 	if (!rc && v == w->version && !w->failing)
 		goto out;   /* nobody committed */
 	if (!rc)
@@ -209,6 +233,21 @@ static void tick(struct watch *w)
 	w->failing = 0;
 	w->version = v;
 out:
+	if (!w->failing) {
+		/* The records now describe what those reads saw, or newer. */
+		for (size_t i = 0; i < nahead; i++) {
+			rcache_drop(w->fs->cache, ahead[i]);
+			if (!pins_supersede(w->fs->pins, ahead[i], 1))
+				notify_change(w, ahead[i], 1);
+		}
+	} else if (nahead) {
+		/* Retried with the next successful apply: put them back. */
+		for (size_t i = 0; i < nahead; i++)
+			fs_mark_ahead(w->fs, ahead[i]);
+	}
+	for (size_t i = 0; i < nahead; i++)
+		free(ahead[i]);
+	free(ahead);
 	buf_release(&err);
 }
 
