@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -172,6 +173,12 @@ static int install_journal(const char *db, int *live)
 	return rc;
 }
 
+/* fuse_log() after daemonizing: FUSE's levels are syslog's. */
+static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
 int fs_mount_cmd(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL };
@@ -283,6 +290,12 @@ int fs_mount_cmd(int argc, char **argv)
 		fuse_log(FUSE_LOG_ERR, "archivefs: mount: cannot daemonize\n");
 		goto out_unmount;
 	}
+	/* A daemon's stderr is /dev/null: from here on, messages go to the
+	 * system log (journalctl -t archivefs, or /var/log/syslog). */
+	if (!foreground) {
+		openlog("archivefs", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(log_to_syslog);
+	}
 
 	/* 4. The connections, after the fork. The DB's mtime is every node's
 	 * time when the journal is not installed (see struct fs). */
@@ -314,6 +327,8 @@ int fs_mount_cmd(int argc, char **argv)
 		goto out_fs;
 	}
 	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_log(FUSE_LOG_NOTICE, "archivefs: serving %s at %s (%s)\n", db, mnt,
+		 fs.live ? "live updates on" : "no live updates");
 	loop = fuse_session_loop_mt(se, cfg);
 	/* > 0: ended by that signal (SIGTERM, SIGINT, SIGHUP): a clean stop. */
 	if (loop < 0)
@@ -322,6 +337,7 @@ int fs_mount_cmd(int argc, char **argv)
 	else
 		rc = 0;
 	fuse_loop_cfg_destroy(cfg);
+	fuse_log(FUSE_LOG_NOTICE, "archivefs: %s: unmounted, exiting\n", mnt);
 out_fs:
 	watch_stop(watch);
 	fs_release(&fs);

@@ -13,6 +13,23 @@ M=$T/mnt
 mkdir -p "$M"
 cleanup_hooks+=("mountpoint -q '$M' && { fusermount3 -u '$M' || fusermount3 -uz '$M'; }")
 
+# The detached daemon logs to syslog. Without a syslog daemon here, this
+# test listens on /dev/log itself (root only; removed at exit).
+SYSLOG=
+if [ ! -e /dev/log ] && [ "$(id -u)" = 0 ]; then
+	python3 - "$T/syslog" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('/dev/log')
+with open(sys.argv[1], 'ab', buffering=0) as out:
+    while True:
+        out.write(s.recv(65536) + b'\n')
+PY
+	SYSLOG=$!
+	cleanup_hooks+=("kill $SYSLOG 2>/dev/null; rm -f /dev/log")
+	for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+fi
+
 af demo "$T/a.db" --prayers 20 --users 6 --quiet
 af export "$T/a.db" "$T/x" --quiet
 
@@ -33,6 +50,15 @@ mountpoint -q "$M" && fail "still mounted after fusermount3 -u"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "the daemon (pid $pid) did not exit after unmount"
 ok "fusermount3 -u unmounts and the daemon exits"
+if [ -n "$SYSLOG" ]; then
+	grep -q "archivefs\[$pid\]: archivefs: serving $T/a.db at $M (live updates on)" "$T/syslog" ||
+		{ cat "$T/syslog" >&2; fail "the daemon did not log to syslog that it serves"; }
+	grep -q "archivefs\[$pid\]: archivefs: $M: unmounted, exiting" "$T/syslog" ||
+		{ cat "$T/syslog" >&2; fail "the daemon did not log its exit to syslog"; }
+	ok "the detached daemon logs to syslog (start and exit)"
+else
+	echo "# syslog check skipped: /dev/log exists (a real syslog) or not root"
+fi
 
 if ARCHIVEFS=$ARCHIVEFS "$helper" "$T/a.db" 2>/dev/null; then fail "a missing mountpoint was accepted"; fi
 ok "usage errors are refused"
