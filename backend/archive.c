@@ -595,11 +595,11 @@ int archive_walk(struct store *s, const struct layout *l,
 {
 	struct walk w;
 	struct archive_file f = { 0 };
-	int rc, i;
+	int rc, i, own = !store_in_txn(s);
 
 	walk_init(&w, s, l, emit, ctx, err);
 
-	rc = store_begin(s, 0, err);
+	rc = own ? store_begin(s, 0, err) : 0;
 	if (rc)
 		goto out_nocommit;
 
@@ -632,7 +632,8 @@ int archive_walk(struct store *s, const struct layout *l,
 			rc = -EIO;
 		}
 	}
-	store_rollback(s);   /* read-only transaction: nothing to keep */
+	if (own)
+		store_rollback(s);   /* read-only transaction: nothing to keep */
 out_nocommit:
 	walk_release(&w);
 	return rc;

@@ -33,6 +33,8 @@ struct archive_file {
 typedef int (*archive_emit_fn)(void *ctx, const struct archive_file *f,
 			       struct buf *err);
 
+/* Emit every file of the tree, all read in one read transaction: its
+ * own, or the caller's when one is open. */
 int archive_walk(struct store *s, const struct layout *l,
 		 archive_emit_fn emit, void *ctx, struct buf *err);
 

@@ -18,7 +18,8 @@
  *   archivefs_file(path, mtime_ns, hash, size, mode)   hash = names_hash
  *       of the bytes; size and mode let the mount answer stat without
  *       rendering (NULL in rows an older archivefs wrote)
- *   archivefs_state(k, v)   version, installed_at_ns, applied_seq
+ *   archivefs_state(k, v)   version, installed_at_ns, applied_seq, seeded
+ *       (0 until journal_seed() completed), seed_seq (see below)
  *
  * Why a second connection: archive_render_file() and archive_walk() open
  * their own read transaction (BEGIN), which cannot nest inside the write
@@ -28,10 +29,14 @@
  * lock nobody else can commit, and we only write archivefs_* tables, so
  * that connection sees exactly the state the journal rows we read lead to.
  *
- * First install records the hash of every file of the tree (mtime = the
- * install time), so afterwards "no record" means "no such file": a change
- * that leaves a file's bytes alone never reports it nor touches its mtime,
- * and a file never reported as existing is never reported as gone.
+ * journal_seed() records the hash of every file of the tree (mtime = the
+ * install time), once, after the first install, so afterwards "no record"
+ * means "no such file": a change that leaves a file's bytes alone never
+ * reports it nor touches its mtime, and a file never reported as existing
+ * is never reported as gone. Seeding reads one snapshot but writes in
+ * small batches (the application is never kept waiting long); journal
+ * rows the snapshot already shows (seq <= seed_seq) are reported by the
+ * next apply even when the bytes match, so their files get their times.
  */
 #include "journal.h"
 
@@ -132,6 +137,18 @@ static int state_set(struct store *s, const char *k, int64_t v, struct buf *err)
 	struct value kv = text_value(k), vv = int_value(v);
 	int rc = run1(s, "INSERT OR REPLACE INTO main.archivefs_state(k, v)"
 		      " VALUES (?1, ?2)", &kv, &vv, NULL, err);
+	return rc < 0 ? rc : 0;
+}
+
+/* state_get() with a default for a key older installs did not write. */
+static int state_opt(struct store *s, const char *k, int64_t dflt, int64_t *v,
+		     struct buf *err)
+{
+	struct value kv = text_value(k);
+	int rc = run1(s, "SELECT v FROM main.archivefs_state WHERE k = ?1",
+		      &kv, NULL, v, err);
+	if (rc == 0)
+		*v = dflt;
 	return rc < 0 ? rc : 0;
 }
 
@@ -253,10 +270,16 @@ static int seed_emit(void *ctx, const struct archive_file *f, struct buf *err)
 	return 0;
 }
 
+#define SEED_BATCH 2000   /* records per write transaction while seeding */
+
 /*
- * Record every file of the tree with mtime `at`. The walk runs on a private
- * read connection (see the top of this file); rows are inserted after it
- * ended, so no read lock is held while we write.
+ * Record every file of the tree with mtime `at`, unless recorded already.
+ * The walk runs on a private read connection, in one snapshot, which also
+ * reads the journal's last seq: rows up to it are changes the snapshot
+ * already shows, so the next journal_apply() must report their files even
+ * though their bytes equal the records (state seed_seq). The records are
+ * then written in small transactions, so the application is never kept
+ * waiting for more than one batch.
  */
 static int seed_files(struct store *s, const struct layout *l, int64_t at,
 		      struct buf *err)
@@ -264,21 +287,36 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 	struct seed sd = { 0 };
 	struct store *r = NULL;
 	struct store_stmt *st = NULL;
+	int64_t seq = 0;
 	int rc;
 
 	rc = store_open(store_path(s), STORE_RDONLY, &r, err);
 	if (!rc)
-		rc = archive_walk(r, l, seed_emit, &sd, err);
-	if (r)
-		store_close(r);
+		rc = store_begin(r, 0, err);
+	if (!rc) {
+		rc = run1(r, "SELECT coalesce(max(seq), 0) FROM main.archivefs_journal",
+			  NULL, NULL, &seq, err);
+		rc = rc < 0 ? rc : 0;
+	}
 	if (!rc)
-		rc = store_prepare(s, "INSERT OR REPLACE INTO main.archivefs_file"
-				   "(path, mtime_ns, hash, size, mode)"
-				   " VALUES (?1, ?2, ?3, ?4, ?5)", &st, err);
+		rc = archive_walk(r, l, seed_emit, &sd, err);
+	if (r) {
+		store_rollback(r);
+		store_close(r);
+	}
 	for (size_t i = 0; !rc && i < sd.n; i++) {
 		struct value p = text_value(sd.paths[i]);
 		struct value m = int_value(at), h = int_value(sd.hashes[i]);
 		struct value z = int_value(sd.sizes[i]), md = int_value(sd.modes[i]);
+		if (i % SEED_BATCH == 0) {
+			rc = store_begin(s, 1, err);
+			if (!rc)
+				rc = store_prepare(s, "INSERT OR IGNORE INTO main.archivefs_file"
+						   "(path, mtime_ns, hash, size, mode)"
+						   " VALUES (?1, ?2, ?3, ?4, ?5)", &st, err);
+			if (rc)
+				break;
+		}
 		rc = store_bind(st, 1, &p);
 		if (!rc)
 			rc = store_bind(st, 2, &m);
@@ -293,9 +331,24 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 		if (rc > 0)
 			rc = 0;
 		store_reset(st);
+		if (!rc && (i % SEED_BATCH == SEED_BATCH - 1 || i == sd.n - 1)) {
+			store_finalize(st);
+			st = NULL;
+			rc = store_commit(s, err);
+		}
 	}
 	if (st)
 		store_finalize(st);
+	if (!rc)
+		rc = store_begin(s, 1, err);
+	if (!rc)
+		rc = state_set(s, "seed_seq", seq, err);
+	if (!rc)
+		rc = state_set(s, "seeded", 1, err);
+	if (!rc)
+		rc = store_commit(s, err);
+	if (rc)
+		store_rollback(s);
 	for (size_t i = 0; i < sd.n; i++)
 		free(sd.paths[i]);
 	free(sd.paths);
@@ -303,6 +356,30 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 	free(sd.sizes);
 	free(sd.modes);
 	return rc;
+}
+
+int journal_seed(struct store *s, const struct layout *l, struct buf *err)
+{
+	int64_t seeded, at;
+	int rc = state_opt(s, "seeded", 1, &seeded, err);
+
+	if (!rc && seeded)
+		return 0;
+	if (!rc)
+		rc = journal_installed_at(s, &at, err);
+	if (!rc)
+		rc = seed_files(s, l, at, err);
+	if (rc)
+		buf_addstr(err, " (recording the files of the tree)");
+	return rc;
+}
+
+int journal_seeded(struct store *s, struct buf *err)
+{
+	int64_t seeded;
+	int rc = state_opt(s, "seeded", 1, &seeded, err);
+
+	return rc < 0 ? rc : seeded != 0;
 }
 
 int journal_install(struct store *s, const struct layout *l, struct buf *err)
@@ -339,6 +416,8 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 			rc = state_set(s, "installed_at_ns", at, err);
 		if (!rc)
 			rc = state_set(s, "applied_seq", 0, err);
+		if (!rc)
+			rc = state_set(s, "seeded", 0, err);
 	}
 	for (int i = 0; !rc && i < l->nhomes; i++) {
 		const struct home *h = &l->homes[i];
@@ -353,8 +432,6 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 		add_triggers_sql(&q, h);
 		rc = store_exec(s, q.data, err);
 	}
-	if (!rc && first)
-		rc = seed_files(s, l, at, err);
 	if (!rc)
 		rc = store_commit(s, err);
 	if (rc) {
@@ -531,6 +608,7 @@ struct cand {
 	int64_t mtime;
 	int exists;     /* after rendering: 1 exists, 0 gone */
 	int report;
+	int force;      /* changed before the seeding snapshot: report anyway */
 };
 
 struct apply {
@@ -540,6 +618,8 @@ struct apply {
 	struct buf path, sql;
 	struct cand *c;
 	size_t n, cap;
+	int64_t seed_seq;   /* journal rows up to it predate the seeding snapshot */
+	int force;          /* the row being read does */
 };
 
 static void add_cand(struct apply *a, const char *path, int64_t mtime)
@@ -556,6 +636,7 @@ static void add_cand(struct apply *a, const char *path, int64_t mtime)
 	a->c[a->n].mtime = mtime;
 	a->c[a->n].exists = 0;
 	a->c[a->n].report = 0;
+	a->c[a->n].force = a->force;
 	a->n++;
 }
 
@@ -689,6 +770,7 @@ static void dedupe(struct apply *a)
 		if (strcmp(a->c[i].path, a->c[j].path) == 0) {
 			if (a->c[i].mtime > a->c[j].mtime)
 				a->c[j].mtime = a->c[i].mtime;
+			a->c[j].force |= a->c[i].force;
 			free(a->c[i].path);
 		} else {
 			a->c[++j] = a->c[i];
@@ -721,6 +803,7 @@ static int read_journal(struct apply *a, int64_t from, int64_t *last, long *coun
 			store_column(st, i, &col[i]);
 		*last = col[0].i;
 		(*count)++;
+		a->force = col[0].i <= a->seed_seq;
 		rc = 0;
 		if (col[1].type != V_TEXT || col[2].type != V_TEXT || !col[2].n)
 			continue;
@@ -791,7 +874,7 @@ static int settle(struct apply *a, struct store *r)
 					rc = store_step(del, a->err);
 				store_reset(del);
 			}
-		} else if (!recorded || hv.type != V_INT || hv.i != hash) {
+		} else if (!recorded || hv.type != V_INT || hv.i != hash || c->force) {
 			struct value m = int_value(c->mtime), h = int_value(hash);
 			struct value z = int_value((int64_t)bytes.len), md = int_value(mode);
 			c->report = 1;
@@ -840,6 +923,8 @@ int journal_apply(struct store *s, const struct layout *l,
 		goto out;
 	rc = state_get(s, "applied_seq", &from, err);
 	if (!rc)
+		rc = state_opt(s, "seed_seq", 0, &a.seed_seq, err);
+	if (!rc)
 		rc = read_journal(&a, from, &last, &count);
 	if (!rc && count) {
 		dedupe(&a);
@@ -860,6 +945,9 @@ int journal_apply(struct store *s, const struct layout *l,
 				  NULL, NULL, NULL, err);
 		if (rc >= 0)
 			rc = state_set(s, "applied_seq", rc ? last : 0, err);
+		/* Every row up to seed_seq has been read now. */
+		if (!rc && a.seed_seq)
+			rc = state_set(s, "seed_seq", 0, err);
 	}
 	if (r)
 		store_close(r);

@@ -41,9 +41,24 @@
 #include "layout.h"
 #include "store.h"
 
-/* Create/refresh the tables and triggers above for every table of l.
- * Needs a read-write store. */
+/* Create/refresh the tables and triggers above for every table of l, in
+ * one short write transaction. Needs a read-write store. The first
+ * install leaves the tree unrecorded: run journal_seed() next. */
 int journal_install(struct store *s, const struct layout *l, struct buf *err);
+
+/*
+ * Record every file of the tree (mtime: the install time), once: a no-op
+ * when done before. Renders the whole tree (an export's time on a big
+ * database) from one snapshot, then writes the records in transactions
+ * of a few thousand rows, so the application waits at most for one. A
+ * run cut short (a crash) is completed by the next one. Changes the
+ * application commits meanwhile are in the journal, and the next
+ * journal_apply() reports them, with their times.
+ */
+int journal_seed(struct store *s, const struct layout *l, struct buf *err);
+
+/* 1 if journal_seed() has completed, 0 if not, or a negative errno. */
+int journal_seeded(struct store *s, struct buf *err);
 
 /* 1 if the objects are installed (the tables exist), 0 if not. */
 int journal_installed(struct store *s);

@@ -192,14 +192,15 @@ static int render(struct fs *fs, const char *path, struct buf *out, unsigned *mo
 	*mtime_ns = ts_ns(&fs->time);   /* the install time: never recorded */
 	if (!rc && fs->journal) {
 		struct journal_file jf;
+		int live = fs_live(fs);
 		rc = journal_lookup(c->s, path, &jf, &err);
 		if (rc == 1) {
 			*mtime_ns = jf.mtime_ns;
-			*stale = jf.size < (int64_t)out->len;
-			*ahead = jf.size != (int64_t)out->len ||
-				 jf.hash != names_hash(out->data, out->len);
+			*stale = live && jf.size < (int64_t)out->len;
+			*ahead = live && (jf.size != (int64_t)out->len ||
+					  jf.hash != names_hash(out->data, out->len));
 		} else if (rc >= 0) {
-			*stale = *ahead = 1;
+			*stale = *ahead = live;
 		}
 		if (rc < 0)
 			log_error("cannot read the record of", path, rc, &err);
@@ -293,7 +294,7 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 		return 0;
 	}
 	c = conn_get(fs);
-	if (fs->live) {
+	if (fs_live(fs)) {
 		/* The records are the tree (journal.h): one indexed query,
 		 * nothing rendered, for find, ls -l and du. */
 		struct journal_file jf;
@@ -614,7 +615,11 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 	buf_release(&path);
 	if (rc)
 		return rc < 0 ? rc : 0;
-	if (fs->live) {
+	/* The way is chosen once per open folder: offsets mean different
+	 * things (the watcher may turn live on while it is open). */
+	if (!d->paged)
+		d->paged = fs_live(fs) ? 1 : 2;
+	if (d->paged == 1) {
 		rc = read_records(fs, d, off, fn, ctx, want_stat);
 		return rc < 0 ? rc : 0;
 	}

@@ -164,7 +164,9 @@ struct fs {
 	 * node carries the database file's mtime as of mounting. atime and
 	 * ctime equal mtime. Never now, never 0. */
 	int journal;            /* the journal is installed: per-file mtimes */
-	int live;               /* the watcher applies it: its records are current */
+	int live;               /* the watcher applies it: its records are current;
+				 * read and set with fs_live()/fs_set_live(): the
+				 * watcher turns it on once the tree is recorded */
 	struct timespec time;   /* folders' times (and files' without journal) */
 	uid_t uid;
 	gid_t gid;
@@ -199,11 +201,22 @@ struct fs_dir {
 	char *after;
 	int after_type;
 	off_t next;
+	int paged;              /* 0 not read yet, 1 paging, 2 listed whole */
 	/* listed whole */
 	struct fs_dirent *v;
 	size_t n;
 	int loaded;
 };
+
+static inline int fs_live(struct fs *fs)
+{
+	return __atomic_load_n(&fs->live, __ATOMIC_ACQUIRE);
+}
+
+static inline void fs_set_live(struct fs *fs)
+{
+	__atomic_store_n(&fs->live, 1, __ATOMIC_RELEASE);
+}
 
 /* Open db read-only and bind its layout, then close it: the check made
  * before mounting, so a bad database fails the command, not the mount. */

@@ -316,8 +316,6 @@ int fs_mount_cmd(int argc, char **argv)
 		fuse_log(FUSE_LOG_WARNING, "archivefs: mount: %s: no live updates: %s\n",
 			 db, err.data);
 		buf_reset(&err);
-	} else if (live) {
-		fs.live = 1;
 	}
 
 	/* 5. Serve. */
@@ -328,7 +326,8 @@ int fs_mount_cmd(int argc, char **argv)
 	}
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_log(FUSE_LOG_NOTICE, "archivefs: serving %s at %s (%s)\n", db, mnt,
-		 fs.live ? "live updates on" : "no live updates");
+		 !live ? "no live updates" : fs_live(&fs) ? "live updates on" :
+		 "live updates once the tree is recorded");
 	loop = fuse_session_loop_mt(se, cfg);
 	/* > 0: ended by that signal (SIGTERM, SIGINT, SIGHUP): a clean stop. */
 	if (loop < 0)

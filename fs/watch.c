@@ -75,6 +75,7 @@ struct watch {
 
 	int64_t version;          /* data_version last applied */
 	int failing;              /* the last tick failed: retry, logged once */
+	int seeding;              /* the tree is not recorded yet (journal_seed) */
 
 	struct change *v;         /* collected by journal_apply's callback */
 	size_t n, cap;
@@ -251,6 +252,42 @@ out:
 	buf_release(&err);
 }
 
+/*
+ * Record the tree (a database mounted for the first time), then apply what
+ * the application committed meanwhile, then turn on serving from the
+ * records. Until then the mount answers by rendering (fs.c). 0 when done;
+ * a failure is logged once and retried on the next tick.
+ */
+static int seed(struct watch *w)
+{
+	struct buf err = BUF_INIT;
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = journal_seed(w->s, &w->l, &err);
+	if (!rc)
+		rc = store_data_version(w->s, &w->version, &err);
+	if (!rc)
+		rc = apply(w, 1, &err);
+	if (rc) {
+		if (!w->failing)
+			fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot record"
+				 " the tree yet, retrying: %s: %s\n", strerror(-rc), err.data);
+		w->failing = 1;
+		buf_release(&err);
+		return rc;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	w->failing = 0;
+	w->seeding = 0;
+	fs_set_live(w->fs);
+	fuse_log(FUSE_LOG_NOTICE, "archivefs: tree recorded in %.1f s: live updates on\n",
+		 (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	buf_release(&err);
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct watch *w = arg;
@@ -269,7 +306,10 @@ static void *run(void *arg)
 		if (w->stop)
 			break;
 		pthread_mutex_unlock(&w->mu);
-		tick(w);
+		if (w->seeding)
+			seed(w);
+		else
+			tick(w);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -318,18 +358,27 @@ int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
 		w->s = NULL;
 		goto fail;
 	}
+	rc = journal_seeded(w->s, err);
+	if (rc < 0)
+		goto fail;
+	w->seeding = !rc;
 	/* The version first: a commit during the catch-up is seen next tick. */
 	rc = store_data_version(w->s, &w->version, err);
 	if (rc)
 		goto fail;
 	/* Catch up with changes made while unmounted, before serving, so the
 	 * first stat already has the right mtimes. The kernel caches nothing
-	 * yet: no notifications. A failure is retried by the thread. */
-	if (apply(w, 0, err)) {
-		fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot apply the"
-			 " change journal yet, retrying every 100 ms: %s\n", err->data);
-		buf_reset(err);
-		w->failing = 1;
+	 * yet: no notifications. A failure is retried by the thread. A tree
+	 * never recorded is recorded by the thread (seed()), while the mount
+	 * already serves by rendering: mounting stays instant. */
+	if (!w->seeding) {
+		if (apply(w, 0, err)) {
+			fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot apply the"
+				 " change journal yet, retrying every 100 ms: %s\n", err->data);
+			buf_reset(err);
+			w->failing = 1;
+		}
+		fs_set_live(fs);
 	}
 	rc = -pthread_create(&w->thread, NULL, run, w);
 	if (rc) {

@@ -3,9 +3,10 @@
 # file records (one indexed query per readdir reply), each entry exactly
 # once, the same names `archivefs ls` lists from the database, with sizes
 # before any read. The daemon holds no listing, only the inode table entry
-# of each file the kernel was handed (measured: 4.5 MB for 100,000); the
-# check is a loose bound (30 MB, sanitizer builds included) that catches
-# a listing path that renders or copies files, not a precise measure.
+# of each file the kernel was handed: its RSS grows by 6.5 MB listing the
+# folder (measured), against 20 MB when the folder was listed whole into
+# memory; the check's bound is 15 MB. Sanitizer builds skip that check
+# (their allocator's overhead is the measure there).
 . "$(dirname "$0")/lib/common.sh"
 
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
@@ -23,6 +24,7 @@ af ls "$DB" tables/item | LC_ALL=C sort >"$T/want"
 [ "$(wc -l <"$T/want")" = "$N" ] || fail "archivefs ls lists $(wc -l <"$T/want") entries, not $N"
 
 mount_fs
+wait_live
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 before=$(rss_kb)
 ls -f "$M/tables/item" | grep -vx '\.\|\.\.' | LC_ALL=C sort >"$T/got"
@@ -31,8 +33,12 @@ cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "the mou
 [ "$(LC_ALL=C sort -u "$T/got" | wc -l)" = "$N" ] || fail "an entry is listed twice"
 ok "ls -f lists all $N entries once, the names archivefs ls gives"
 echo "# daemon RSS: $before kB before listing, $after kB after"
-[ $((after - before)) -lt 30000 ] || fail "the daemon grew by $((after - before)) kB listing one folder"
-ok "the daemon grew by $((after - before)) kB listing $N entries"
+if ldd "$ARCHIVEFS" | grep -q 'libasan'; then
+	echo "# memory check skipped: a sanitizer build"
+else
+	[ $((after - before)) -lt 15000 ] || fail "the daemon grew by $((after - before)) kB listing one folder"
+	ok "the daemon grew by $((after - before)) kB listing $N entries (bound: 15 MB)"
+fi
 
 # Sizes before any read, and the bytes behind them.
 stat -c '%s %n' "$M/tables/item/1.txt" "$M/tables/item/$N.txt" >"$T/sizes"

@@ -38,6 +38,7 @@ versions 1 90000 60000
 versions 2 1000000 700000
 
 mount_fs
+wait_live
 cmp -s "$M/tables/note/1.txt" "$T/1.a" || fail "the mount does not serve version a of note 1"
 
 # flip ID BIG SMALL: the application flips row ID every 20 ms until $T/stop.

@@ -45,17 +45,23 @@ diff -r "$M" "$T/x" >/dev/null || fail "the mount differs from the export"
 ok "the mount serves the tree"
 pid=$(pgrep -f "archivefs mount $T/a.db $M" | head -1 || true)
 [ -n "$pid" ] || fail "no detached archivefs daemon found for $M"
+# A first mount records the tree in the background: wait for its notice.
+if [ -n "$SYSLOG" ]; then
+	for _ in $(seq 100); do grep -q "tree recorded" "$T/syslog" && break; sleep 0.1; done
+fi
 fusermount3 -u "$M"
 mountpoint -q "$M" && fail "still mounted after fusermount3 -u"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "the daemon (pid $pid) did not exit after unmount"
 ok "fusermount3 -u unmounts and the daemon exits"
 if [ -n "$SYSLOG" ]; then
-	grep -q "archivefs\[$pid\]: archivefs: serving $T/a.db at $M (live updates on)" "$T/syslog" ||
+	grep -q "archivefs\[$pid\]: archivefs: serving $T/a.db at $M (live updates" "$T/syslog" ||
 		{ cat "$T/syslog" >&2; fail "the daemon did not log to syslog that it serves"; }
+	grep -q "archivefs\[$pid\]: archivefs: tree recorded in [0-9.]* s: live updates on" "$T/syslog" ||
+		{ cat "$T/syslog" >&2; fail "no notice that the tree was recorded (first mount)"; }
 	grep -q "archivefs\[$pid\]: archivefs: $M: unmounted, exiting" "$T/syslog" ||
 		{ cat "$T/syslog" >&2; fail "the daemon did not log its exit to syslog"; }
-	ok "the detached daemon logs to syslog (start and exit)"
+	ok "the detached daemon logs to syslog (start, tree recorded, exit)"
 else
 	echo "# syslog check skipped: /dev/log exists (a real syslog) or not root"
 fi

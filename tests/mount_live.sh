@@ -50,6 +50,7 @@ ID=f1d850b2bd20f31024ea17139a173dea
 P=prayers/2023/01/2023_01_19_prayer_$ID.txt
 
 mount_fs
+wait_live
 [ -f "$M/$P" ] || fail "$P is not in the mount"
 snapshot >"$T/s0"
 ! awk '$1 + 0 == 0' "$T/s0" | grep -q . || fail "an mtime is 0"

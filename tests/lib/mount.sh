@@ -24,6 +24,16 @@ mount_fs() {   # mount DB at M in the foreground, in the background; wait for it
 	fail "not mounted after 10 s"
 }
 
+wait_live() {   # until the daemon serves from its records (a first mount records the tree first)
+	for _ in $(seq 300); do
+		grep -qE "live updates on(\)|$)" "$LOG" && return 0
+		kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; fail "the daemon died"; }
+		sleep 0.1
+	done
+	cat "$LOG" >&2
+	fail "live updates not on after 30 s"
+}
+
 unmount_fs() {   # unmount, wait for the daemon, check its exit and log
 	local rc=0
 	fusermount3 -u "$M" || fail "fusermount3 -u $M failed"
