@@ -242,105 +242,200 @@ static int is_virtual(struct store *s, const char *table, struct buf *err)
 		    NULL, err);
 }
 
-struct seed {
-	char **paths;
-	int64_t *hashes, *sizes, *modes;
-	size_t n, cap;
-};
-
-static int seed_emit(void *ctx, const struct archive_file *f, struct buf *err)
-{
-	struct seed *sd = ctx;
-	(void)err;
-	if (sd->n == sd->cap) {
-		sd->cap = sd->cap ? sd->cap * 2 : 256;
-		sd->paths = realloc(sd->paths, sd->cap * sizeof(*sd->paths));
-		sd->hashes = realloc(sd->hashes, sd->cap * sizeof(*sd->hashes));
-		sd->sizes = realloc(sd->sizes, sd->cap * sizeof(*sd->sizes));
-		sd->modes = realloc(sd->modes, sd->cap * sizeof(*sd->modes));
-		if (!sd->paths || !sd->hashes || !sd->sizes || !sd->modes)
-			abort();
-	}
-	sd->paths[sd->n] = strdup(f->path);
-	if (!sd->paths[sd->n])
-		abort();
-	sd->sizes[sd->n] = (int64_t)f->len;
-	sd->modes[sd->n] = (int64_t)f->mode;
-	sd->hashes[sd->n++] = (int64_t)names_hash(f->data, f->len);
-	return 0;
-}
-
 #define SEED_BATCH 2000   /* records per write transaction while seeding */
 
 /*
- * Record every file of the tree with mtime `at`, unless recorded already.
- * The walk runs on a private read connection, in one snapshot, which also
- * reads the journal's last seq: rows up to it are changes the snapshot
- * already shows, so the next journal_apply() must report their files even
- * though their bytes equal the records (state seed_seq). The records are
- * then written in small transactions, so the application is never kept
- * waiting for more than one batch.
+ * Seeding: every folder is listed (tree_list) and every file rendered
+ * (archive_render_file), in short read transactions on a private
+ * read-only connection, never one long one: in rollback-journal mode a
+ * long reader would keep the application from committing for the whole
+ * walk (measured: 7 s on 100,000 prayers). Records are written
+ * SEED_BATCH at a time. The files are then recorded from many snapshots;
+ * the journal rows up to the last seq read after the walk are reported by
+ * the next apply whatever their bytes (seed_seq): each is a change made
+ * after install, whose file's record may or may not show it.
  */
-static int seed_files(struct store *s, const struct layout *l, int64_t at,
-		      struct buf *err)
+struct seed_rec {
+	char *path;
+	int64_t hash, size, mode;
+};
+
+struct seed {
+	struct store *s, *r;
+	const struct layout *l;
+	int64_t at;
+	struct buf *err;
+	struct seed_rec batch[SEED_BATCH];   /* rendered, not yet written */
+	size_t n;
+	struct buf bytes;
+};
+
+struct names {
+	char **v;
+	int *type;
+	size_t n, cap;
+};
+
+static int names_add(void *ctx, const char *name, int type)
 {
-	struct seed sd = { 0 };
-	struct store *r = NULL;
-	struct store_stmt *st = NULL;
-	int64_t seq = 0;
+	struct names *ns = ctx;
+
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 64;
+		char **v = realloc(ns->v, cap * sizeof(*v));
+		int *t = v ? realloc(ns->type, cap * sizeof(*t)) : NULL;
+		if (v)
+			ns->v = v;
+		if (!v || !t)
+			return -ENOMEM;
+		ns->type = t;
+		ns->cap = cap;
+	}
+	ns->v[ns->n] = strdup(name);
+	if (!ns->v[ns->n])
+		return -ENOMEM;
+	ns->type[ns->n++] = type;
+	return 0;
+}
+
+/* Write the batch in one short write transaction. The write lock is
+ * taken only now, after the renders: holding it while rendering would
+ * starve the application's busy handler. */
+static int seed_flush(struct seed *sd)
+{
+	struct store_stmt *put = NULL;
 	int rc;
 
-	rc = store_open(store_path(s), STORE_RDONLY, &r, err);
+	if (!sd->n)
+		return 0;
+	rc = store_begin(sd->s, 1, sd->err);
 	if (!rc)
-		rc = store_begin(r, 0, err);
-	if (!rc) {
-		rc = run1(r, "SELECT coalesce(max(seq), 0) FROM main.archivefs_journal",
-			  NULL, NULL, &seq, err);
-		rc = rc < 0 ? rc : 0;
+		rc = store_prepare(sd->s, "INSERT OR IGNORE INTO main.archivefs_file"
+				   "(path, mtime_ns, hash, size, mode)"
+				   " VALUES (?1, ?2, ?3, ?4, ?5)", &put, sd->err);
+	for (size_t i = 0; !rc && i < sd->n; i++) {
+		struct seed_rec *r = &sd->batch[i];
+		struct value v[5] = { text_value(r->path), int_value(sd->at),
+				      int_value(r->hash), int_value(r->size),
+				      int_value(r->mode) };
+		for (int k = 0; !rc && k < 5; k++)
+			rc = store_bind(put, k + 1, &v[k]);
+		if (!rc)
+			rc = store_step(put, sd->err);
+		if (rc > 0)
+			rc = 0;
+		store_reset(put);
 	}
+	if (put)
+		store_finalize(put);
 	if (!rc)
-		rc = archive_walk(r, l, seed_emit, &sd, err);
-	if (r) {
-		store_rollback(r);
-		store_close(r);
-	}
-	for (size_t i = 0; !rc && i < sd.n; i++) {
-		struct value p = text_value(sd.paths[i]);
-		struct value m = int_value(at), h = int_value(sd.hashes[i]);
-		struct value z = int_value(sd.sizes[i]), md = int_value(sd.modes[i]);
-		if (i % SEED_BATCH == 0) {
-			rc = store_begin(s, 1, err);
-			if (!rc)
-				rc = store_prepare(s, "INSERT OR IGNORE INTO main.archivefs_file"
-						   "(path, mtime_ns, hash, size, mode)"
-						   " VALUES (?1, ?2, ?3, ?4, ?5)", &st, err);
+		rc = store_commit(sd->s, sd->err);
+	if (rc)
+		store_rollback(sd->s);
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->batch[i].path);
+	sd->n = 0;
+	return rc;
+}
+
+static int seed_file(struct seed *sd, const char *path)
+{
+	struct seed_rec *r;
+	unsigned mode = 0;
+	int rc = archive_render_file(sd->r, sd->l, path, &sd->bytes, &mode, sd->err);
+
+	if (rc == -ENOENT)
+		return 0;   /* gone since the listing: the journal has it */
+	if (rc)
+		return rc;
+	r = &sd->batch[sd->n];
+	r->path = strdup(path);
+	if (!r->path)
+		return -ENOMEM;
+	r->hash = (int64_t)names_hash(sd->bytes.data, sd->bytes.len);
+	r->size = (int64_t)sd->bytes.len;
+	r->mode = mode;
+	sd->n++;
+	return 0;
+}
+
+#define SEED_SNAPSHOT 200   /* files rendered per read transaction */
+
+/* Files are rendered SEED_SNAPSHOT per read transaction (fewer lock round
+ * trips than one each, short enough for the application's commits); the
+ * read transaction always ends before a batch is written, which needs
+ * every reader gone in rollback-journal mode, ours included. */
+static int seed_dir(struct seed *sd, const char *dir)
+{
+	struct names ns = { 0 };
+	struct buf path = BUF_INIT;
+	int rc = tree_list(sd->r, sd->l, dir, names_add, &ns, sd->err);
+	int reading = 0;
+
+	if (rc == -ENOENT)
+		rc = 0;   /* emptied since its parent was listed */
+	for (size_t i = 0; !rc && i < ns.n; i++) {
+		buf_reset(&path);
+		if (*dir)
+			buf_addf(&path, "%s/", dir);
+		buf_addstr(&path, ns.v[i]);
+		if (ns.type[i] == TREE_DIR) {
+			if (reading)
+				store_rollback(sd->r);
+			reading = 0;
+			rc = seed_dir(sd, path.data);
+			continue;
+		}
+		if (!reading) {
+			rc = store_begin(sd->r, 0, sd->err);
 			if (rc)
 				break;
 		}
-		rc = store_bind(st, 1, &p);
-		if (!rc)
-			rc = store_bind(st, 2, &m);
-		if (!rc)
-			rc = store_bind(st, 3, &h);
-		if (!rc)
-			rc = store_bind(st, 4, &z);
-		if (!rc)
-			rc = store_bind(st, 5, &md);
-		if (!rc)
-			rc = store_step(st, err);
-		if (rc > 0)
-			rc = 0;
-		store_reset(st);
-		if (!rc && (i % SEED_BATCH == SEED_BATCH - 1 || i == sd.n - 1)) {
-			store_finalize(st);
-			st = NULL;
-			rc = store_commit(s, err);
+		reading++;
+		rc = seed_file(sd, path.data);
+		if (!rc && (reading == SEED_SNAPSHOT || sd->n == SEED_BATCH)) {
+			store_rollback(sd->r);
+			reading = 0;
 		}
+		if (!rc && sd->n == SEED_BATCH)
+			rc = seed_flush(sd);
 	}
-	if (st)
-		store_finalize(st);
+	if (reading)
+		store_rollback(sd->r);
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	free(ns.type);
+	buf_release(&path);
+	return rc;
+}
+
+static int seed_files(struct store *s, const struct layout *l, int64_t at,
+		      struct buf *err)
+{
+	struct seed *sd = calloc(1, sizeof(*sd));
+	int64_t seq = 0;
+	int rc;
+
+	if (!sd)
+		return -ENOMEM;
+	sd->s = s;
+	sd->l = l;
+	sd->at = at;
+	sd->err = err;
+	buf_init(&sd->bytes);
+	rc = store_open(store_path(s), STORE_RDONLY, &sd->r, err);
+	if (!rc)
+		rc = seed_dir(sd, "");
+	if (!rc)
+		rc = seed_flush(sd);
 	if (!rc)
 		rc = store_begin(s, 1, err);
+	if (!rc) {
+		rc = run1(s, "SELECT coalesce(max(seq), 0) FROM main.archivefs_journal",
+			  NULL, NULL, &seq, err);
+		rc = rc < 0 ? rc : 0;
+	}
 	if (!rc)
 		rc = state_set(s, "seed_seq", seq, err);
 	if (!rc)
@@ -349,12 +444,12 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 		rc = store_commit(s, err);
 	if (rc)
 		store_rollback(s);
-	for (size_t i = 0; i < sd.n; i++)
-		free(sd.paths[i]);
-	free(sd.paths);
-	free(sd.hashes);
-	free(sd.sizes);
-	free(sd.modes);
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->batch[i].path);
+	if (sd->r)
+		store_close(sd->r);
+	buf_release(&sd->bytes);
+	free(sd);
 	return rc;
 }
 

@@ -147,11 +147,9 @@ static int install_journal(const char *db, int *live)
 	if (!rc) {
 		rc = layout_bind(&l, store_schema(s), &err);
 		if (!rc) {
-			/* Indexes first: the journal's first install renders
-			 * the whole tree, one file at a time. */
-			rc = archive_install_indexes(s, &l, &err);
-			if (!rc)
-				rc = journal_install(s, &l, &err);
+			/* The objects only (one short transaction): indexes and
+			 * the records of the tree come from the watcher. */
+			rc = journal_install(s, &l, &err);
 			layout_release(&l);
 		}
 		store_close(s);

@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "fs.h"
+#include "archive.h"
 #include "journal.h"
 #include "tree.h"
 
@@ -265,7 +266,10 @@ static int seed(struct watch *w)
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = journal_seed(w->s, &w->l, &err);
+	/* Indexes first: they make each file's rendering read only its rows. */
+	rc = archive_install_indexes(w->s, &w->l, &err);
+	if (!rc)
+		rc = journal_seed(w->s, &w->l, &err);
 	if (!rc)
 		rc = store_data_version(w->s, &w->version, &err);
 	if (!rc)
@@ -362,6 +366,10 @@ int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
 	if (rc < 0)
 		goto fail;
 	w->seeding = !rc;
+	/* Indexes exist after the first mount: this is a quick check then
+	 * (a table added since gets its own). */
+	if (!w->seeding && (rc = archive_install_indexes(w->s, &w->l, err)))
+		goto fail;
 	/* The version first: a commit during the catch-up is seen next tick. */
 	rc = store_data_version(w->s, &w->version, err);
 	if (rc)
