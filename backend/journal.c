@@ -265,6 +265,7 @@ struct seed {
 	const struct layout *l;
 	int64_t at;
 	struct buf *err;
+	const int *stop;                     /* cancel when set */
 	struct seed_rec batch[SEED_BATCH];   /* rendered, not yet written */
 	size_t n;
 	struct buf bytes;
@@ -375,6 +376,11 @@ static int seed_dir(struct seed *sd, const char *dir)
 	if (rc == -ENOENT)
 		rc = 0;   /* emptied since its parent was listed */
 	for (size_t i = 0; !rc && i < ns.n; i++) {
+		if (sd->stop && __atomic_load_n(sd->stop, __ATOMIC_RELAXED)) {
+			buf_addstr(sd->err, "stopped");
+			rc = -ECANCELED;
+			break;
+		}
 		buf_reset(&path);
 		if (*dir)
 			buf_addf(&path, "%s/", dir);
@@ -411,7 +417,7 @@ static int seed_dir(struct seed *sd, const char *dir)
 }
 
 static int seed_files(struct store *s, const struct layout *l, int64_t at,
-		      struct buf *err)
+		      const int *stop, struct buf *err)
 {
 	struct seed *sd = calloc(1, sizeof(*sd));
 	int64_t seq = 0;
@@ -422,6 +428,7 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 	sd->s = s;
 	sd->l = l;
 	sd->at = at;
+	sd->stop = stop;
 	sd->err = err;
 	buf_init(&sd->bytes);
 	rc = store_open(store_path(s), STORE_RDONLY, &sd->r, err);
@@ -453,7 +460,8 @@ static int seed_files(struct store *s, const struct layout *l, int64_t at,
 	return rc;
 }
 
-int journal_seed(struct store *s, const struct layout *l, struct buf *err)
+int journal_seed(struct store *s, const struct layout *l, const int *stop,
+		 struct buf *err)
 {
 	int64_t seeded, at;
 	int rc = state_opt(s, "seeded", 1, &seeded, err);
@@ -463,7 +471,7 @@ int journal_seed(struct store *s, const struct layout *l, struct buf *err)
 	if (!rc)
 		rc = journal_installed_at(s, &at, err);
 	if (!rc)
-		rc = seed_files(s, l, at, err);
+		rc = seed_files(s, l, at, stop, err);
 	if (rc)
 		buf_addstr(err, " (recording the files of the tree)");
 	return rc;

@@ -51,11 +51,13 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err);
  * when done before. Renders the whole tree (an export's time on a big
  * database) from one snapshot, then writes the records in transactions
  * of a few thousand rows, so the application waits at most for one. A
- * run cut short (a crash) is completed by the next one. Changes the
- * application commits meanwhile are in the journal, and the next
- * journal_apply() reports them, with their times.
+ * run cut short (a crash, or *stop set non-zero by another thread: then
+ * -ECANCELED) is completed by the next one. Changes the application
+ * commits meanwhile are in the journal, and the next journal_apply()
+ * reports them, with their times. stop may be NULL.
  */
-int journal_seed(struct store *s, const struct layout *l, struct buf *err);
+int journal_seed(struct store *s, const struct layout *l, const int *stop,
+		 struct buf *err);
 
 /* 1 if journal_seed() has completed, 0 if not, or a negative errno. */
 int journal_seeded(struct store *s, struct buf *err);

@@ -269,11 +269,15 @@ static int seed(struct watch *w)
 	/* Indexes first: they make each file's rendering read only its rows. */
 	rc = archive_install_indexes(w->s, &w->l, &err);
 	if (!rc)
-		rc = journal_seed(w->s, &w->l, &err);
+		rc = journal_seed(w->s, &w->l, &w->stop, &err);
 	if (!rc)
 		rc = store_data_version(w->s, &w->version, &err);
 	if (!rc)
 		rc = apply(w, 1, &err);
+	if (rc == -ECANCELED) {   /* unmounting: the next mount goes on */
+		buf_release(&err);
+		return rc;
+	}
 	if (rc) {
 		if (!w->failing)
 			fuse_log(FUSE_LOG_WARNING, "archivefs: live updates: cannot record"
@@ -407,7 +411,7 @@ void watch_stop(struct watch *w)
 		return;
 	if (w->started) {
 		pthread_mutex_lock(&w->mu);
-		w->stop = 1;
+		__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);   /* also read by seed() */
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);

@@ -99,7 +99,7 @@ static void fx_open(struct fx *f, int install)
 	ck_assert_msg(layout_bind(&f->l, store_schema(f->s), &f->err) == 0, "%s", f->err.data);
 	if (install) {
 		ck_assert_msg(journal_install(f->s, &f->l, &f->err) == 0, "%s", f->err.data);
-		ck_assert_msg(journal_seed(f->s, &f->l, &f->err) == 0, "%s", f->err.data);
+		ck_assert_msg(journal_seed(f->s, &f->l, NULL, &f->err) == 0, "%s", f->err.data);
 	}
 }
 
@@ -619,7 +619,7 @@ START_TEST(test_seed_after_changes)
 	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'",
 				    &f.err), 0);
 	after = now_ns();
-	ck_assert_msg(journal_seed(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_msg(journal_seed(f.s, &f.l, NULL, &f.err) == 0, "%s", f.err.data);
 	ck_assert_int_eq(journal_seeded(f.s, &f.err), 1);
 	ck_assert_int_gt(count_rows(f.s, "SELECT count(*) FROM archivefs_file"), 5);
 	check_info(&f, P1, at);     /* recorded with the change, install time */
@@ -633,7 +633,7 @@ START_TEST(test_seed_after_changes)
 	ck_assert_int_eq(journal_lookup(f.s, P2, &jf, &f.err), 1);
 	ck_assert_int_eq(jf.mtime_ns, at);
 	/* Seeding again changes nothing; a later no-op change reports nothing. */
-	ck_assert_msg(journal_seed(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_msg(journal_seed(f.s, &f.l, NULL, &f.err) == 0, "%s", f.err.data);
 	memset(&rs, 0, sizeof(rs));
 	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'",
 				    &f.err), 0);
@@ -641,6 +641,33 @@ START_TEST(test_seed_after_changes)
 		      "%s", f.err.data);
 	ck_assert_int_gt(applied, 0);
 	ck_assert_int_eq(rs.n, 0);
+	fx_close(&f);
+}
+END_TEST
+
+/* Seeding stopped (an unmount) is -ECANCELED and leaves the tree not
+ * recorded; the next run completes it, with the same records as one run. */
+START_TEST(test_seed_stopped_then_resumed)
+{
+	struct fx f;
+	int stop = 1;
+	long n;
+
+	fx_open(&f, 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(journal_seed(f.s, &f.l, &stop, &f.err), -ECANCELED);
+	ck_assert_int_eq(journal_seeded(f.s, &f.err), 0);
+	buf_reset(&f.err);
+	ck_assert_msg(journal_seed(f.s, &f.l, NULL, &f.err) == 0, "%s", f.err.data);
+	ck_assert_int_eq(journal_seeded(f.s, &f.err), 1);
+	n = count_rows(f.s, "SELECT count(*) FROM archivefs_file");
+	ck_assert_int_gt(n, 5);
+	{
+		int64_t at;
+		ck_assert_int_eq(journal_installed_at(f.s, &at, &f.err), 0);
+		check_info(&f, P1, at);
+	}
+	check_listings(&f, "");
 	fx_close(&f);
 }
 END_TEST
@@ -660,6 +687,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_export_unchanged);
 	tcase_add_test(tc, test_list_matches_tree);
 	tcase_add_test(tc, test_seed_after_changes);
+	tcase_add_test(tc, test_seed_stopped_then_resumed);
 	suite_add_tcase(s, tc);
 	return s;
 }
