@@ -425,6 +425,44 @@ serve:
 	return rc == -ENOENT ? -ESTALE : rc;
 }
 
+int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
+{
+	struct fs_handle *h = calloc(1, sizeof(*h));
+	unsigned mode;
+	int64_t mtime_ns;
+	int stale, ahead, rc;
+
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
+	buf_init(&h->data);
+	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
+	if (!rc && ahead)
+		fs_mark_ahead(fs, path);   /* stat may lag: see fs->ahead */
+	if (rc) {
+		fs_handle_free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out)
+{
+	if (off >= 0 && (size_t)off < h->data.len) {
+		size_t n = h->data.len - (size_t)off;
+		buf_add(out, h->data.data + off, size < n ? size : n);
+	}
+}
+
+void fs_handle_free(struct fs_handle *h)
+{
+	if (!h)
+		return;
+	buf_release(&h->data);
+	free(h);
+}
+
 void fs_join(struct buf *out, const char *parent, const char *name)
 {
 	buf_reset(out);

@@ -172,6 +172,7 @@ struct fs {
 	gid_t gid;
 	double timeout;         /* entry and attr timeout, seconds */
 	int no_open;            /* the kernel may skip opens (FUSE_CAP_NO_OPEN_SUPPORT) */
+	int rw;                 /* mounted -o rw: real opens (fs/EDITING.md) */
 	struct fuse_session *se;   /* for notifications from requests; may be NULL */
 	/* Files served from a rendering the records do not describe yet (the
 	 * application committed after the watcher's last apply): the watcher
@@ -274,6 +275,21 @@ void fs_mark_ahead(struct fs *fs, const char *path);
 /* Take the list of files served ahead of the records (fs->ahead): *out
  * gets the array (free each and it), the count is returned. */
 size_t fs_take_ahead(struct fs *fs, char ***out);
+
+/*
+ * An open file of a `-o rw` mount: the rendering made at open, which every
+ * read of this handle is served from (the reply sets direct_io, so the
+ * kernel's page cache and its idea of the size never mix versions): a
+ * reader sees one version from open to close, exactly.
+ */
+struct fs_handle {
+	struct buf data;
+};
+
+/* Render path into a new handle. -ENOENT when no row renders to it. */
+int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out);
+void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out);
+void fs_handle_free(struct fs_handle *h);
 
 /* Join parent and name into out (reset first). */
 void fs_join(struct buf *out, const char *parent, const char *name);

@@ -45,7 +45,10 @@ const char fs_mount_help[] =
 	"                               archivefs installs its change journal in it);\n"
 	"                               -f stays in the foreground, -d prints FUSE debug\n"
 	"                               output, -o passes mount options (allow_other,\n"
-	"                               default_permissions...);\n"
+	"                               default_permissions...); -o rw uses real opens:\n"
+	"                               each open file is read from one rendering, exactly\n"
+	"                               (slower on whole-tree tools; editing through it is\n"
+	"                               being built: writes still fail with EROFS);\n"
 	"                               unmount with fusermount3 -u MOUNTPOINT\n";
 
 static int usage(const char *what, const char *arg)
@@ -83,6 +86,27 @@ static int add_opts(struct buf *opts, const char *o)
 		buf_addch(opts, ',');
 	buf_addstr(opts, o);
 	return 0;
+}
+
+/* 1 if option a comes after every option b in the comma-separated list
+ * opts, 0 if not or when a is absent ("ro"/"rw": the last wins, as with
+ * mount(8)). */
+static int last_of(const char *opts, const char *a, const char *b)
+{
+	int which = 0;
+	size_t na = strlen(a), nb = strlen(b);
+
+	for (const char *p = opts; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == na && !strncmp(p, a, n))
+			which = 1;
+		else if (n == nb && !strncmp(p, b, n))
+			which = 0;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return which;
 }
 
 static int check_mountpoint(const char *mnt, char *abs)
@@ -180,7 +204,7 @@ static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap
 int fs_mount_cmd(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL };
-	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop, live = 0;
+	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop, live = 0, rw;
 	char db[PATH_MAX], mnt[PATH_MAX];
 	struct buf opts = BUF_INIT, fsopts = BUF_INIT, err = BUF_INIT;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -224,6 +248,8 @@ int fs_mount_cmd(int argc, char **argv)
 		return usage("needs a database and a mountpoint", NULL);
 	}
 
+	rw = last_of(opts.len ? opts.data : "", "rw", "ro");
+
 	/* 1. Checks, before anything is mounted. */
 	if (stat(pos[0], &st) < 0 || !realpath(pos[0], db)) {
 		rc = failed("database %s: %s", pos[0], strerror(errno));
@@ -245,7 +271,7 @@ int fs_mount_cmd(int argc, char **argv)
 
 	/* 2. The session. Read-only and private by default; fsname names the
 	 * database in /proc/mounts and df. */
-	buf_addstr(&fsopts, "ro,subtype=archivefs,fsname=");
+	buf_addstr(&fsopts, rw ? "rw,subtype=archivefs,fsname=" : "ro,subtype=archivefs,fsname=");
 	for (const char *c = db; *c; c++) {
 		if (*c == ',' || *c == '\\')   /* fuse_opt's escapes */
 			buf_addch(&fsopts, '\\');
@@ -307,6 +333,7 @@ int fs_mount_cmd(int argc, char **argv)
 		goto out_unmount;
 	}
 	fs.se = se;
+	fs.rw = rw;
 	/* A watcher that cannot start leaves a working (static) mount: a dead
 	 * daemon would be a dead mount for everyone. */
 	if (live && watch_start(&fs, se, db, &watch, &err)) {

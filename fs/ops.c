@@ -36,7 +36,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
-	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	/* -o rw needs real opens (fs/EDITING.md); else the kernel answers
+	 * them itself. */
+	fs->no_open = !fs->rw && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 }
 
 /* The path of ino into out; replies the error itself when there is none. */
@@ -130,8 +132,10 @@ out:
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
+	struct buf path = BUF_INIT;
+	struct fs_handle *h;
+	int rc;
 
-	(void)ino;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -141,8 +145,32 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	if (!fs->rw) {
+		fi->keep_cache = 1;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	if (path_of(req, ino, &path))
+		goto out;
+	rc = fs_handle_open(fs, path.data, &h);
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		goto out;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;   /* this handle's bytes only: see struct fs_handle */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_handle_free(h);   /* interrupted: no release will come */
+out:
+	buf_release(&path);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fs_handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -152,7 +180,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct buf path = BUF_INIT, out = BUF_INIT;
 	int rc, raced;
 
-	(void)fi;
+	if (fi->fh) {
+		fs_handle_read((struct fs_handle *)(uintptr_t)fi->fh, off, size, &out);
+		fuse_reply_buf(req, out.data, out.len);
+		goto out;
+	}
 	if (path_of(req, ino, &path))
 		goto out;
 	rc = fs_read(fs, path.data, off, size, &out, &raced);
@@ -404,6 +436,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
 	.open = op_open,
+	.release = op_release,
 	.read = op_read,
 	.opendir = op_opendir,
 	.readdir = op_readdir,

@@ -13,7 +13,7 @@ sanitizer_re='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
 
 mount_fs() {   # mount DB at M in the foreground, in the background; wait for it
 	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f 2>>"$LOG" &
+	"$ARCHIVEFS" mount "$DB" "$M" -f ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} 2>>"$LOG" &
 	PID=$!
 	for _ in $(seq 100); do
 		mountpoint -q "$M" && return 0
