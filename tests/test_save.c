@@ -1,0 +1,349 @@
+/*
+ * test_save.c - unit tests for save.c: a record file saved with new text.
+ *
+ * A small ThyWill database (the embedded schema, users, two prayers, a
+ * mark) plus a table without a primary key. Each test renders a file,
+ * edits its text the way a person would (replace a line, add or remove a
+ * row's lines), saves it, and checks the rows in SQLite, not the text: a
+ * save changes exactly the rows the edit names, and a refused save changes
+ * nothing (the whole database's .dump-like content is compared).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive.h"
+#include "buf.h"
+#include "layout.h"
+#include "names.h"
+#include "save.h"
+#include "store.h"
+#include "unit.h"
+
+extern const char thywill_schema_sql[];
+
+static char dbpath[4300];
+
+#define PRAYER(id, date, flagged) \
+	"INSERT INTO prayer(id, author_username, text, created_at, flagged," \
+	" safety_score, safety_flags, categorization_method, specificity_type," \
+	" specificity_confidence, subject_category) VALUES ('" id "', 'ann'," \
+	" 'Pray for " id "', '" date "', " flagged ", 1.0, '[]', 'manual'," \
+	" 'general', 0.5, 'other');"
+
+static const char fixture_sql[] =
+	"INSERT INTO user(display_name, created_at, welcome_message_dismissed,"
+	" is_supporter) VALUES ('ann', '2024-01-10 09:00:00', 0, 0),"
+	" ('bob', '2024-01-20 09:00:00', 0, 0);"
+	PRAYER("p1", "2024-03-05 10:00:00", "0")
+	PRAYER("p2", "2024-03-06 10:00:00", "0")
+	"INSERT INTO prayermark(id, username, prayer_id, created_at)"
+	" VALUES ('m1', 'bob', 'p1', '2024-03-07 10:00:00');"
+	"CREATE TABLE note(body TEXT);"
+	"INSERT INTO note(body) VALUES ('one'), ('two');";
+
+#define P1 "prayers/2024/03/2024_03_05_prayer_p1.txt"
+
+struct fx {
+	struct store *s;
+	struct layout l;
+	struct buf err, text;
+};
+
+static void setup(void)
+{
+	struct store *s;
+	struct buf err = BUF_INIT;
+
+	unit_setup();
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", unit_tmpdir);
+	ck_assert_int_eq(store_open(dbpath, STORE_RDWR | STORE_CREATE, &s, &err), 0);
+	ck_assert_msg(store_exec(s, thywill_schema_sql, &err) == 0, "%s", err.data);
+	ck_assert_msg(store_exec(s, fixture_sql, &err) == 0, "%s", err.data);
+	store_close(s);
+	buf_release(&err);
+}
+
+static void fx_open(struct fx *f)
+{
+	buf_init(&f->err);
+	buf_init(&f->text);
+	ck_assert_int_eq(store_open(dbpath, STORE_RDWR, &f->s, &f->err), 0);
+	ck_assert_msg(layout_bind(&f->l, store_schema(f->s), &f->err) == 0, "%s",
+		      f->err.data);
+}
+
+static void fx_close(struct fx *f)
+{
+	layout_release(&f->l);
+	store_close(f->s);
+	buf_release(&f->err);
+	buf_release(&f->text);
+}
+
+/* f->text = the rendering of path. */
+static void render(struct fx *f, const char *path)
+{
+	unsigned mode;
+	ck_assert_msg(archive_render_file(f->s, &f->l, path, &f->text, &mode, &f->err) == 0,
+		      "render %s: %s", path, f->err.data);
+}
+
+/* Replace the first `from` in f->text by `to`; it must be there. */
+static void edit(struct fx *f, const char *from, const char *to)
+{
+	char *p = strstr(f->text.data, from);
+	struct buf out = BUF_INIT;
+
+	ck_assert_msg(p != NULL, "'%s' is not in the text:\n%s", from, f->text.data);
+	buf_add(&out, f->text.data, (size_t)(p - f->text.data));
+	buf_addstr(&out, to);
+	buf_addstr(&out, p + strlen(from));
+	buf_release(&f->text);
+	f->text = out;
+}
+
+static int save(struct fx *f, const char *path, struct save_stats *st)
+{
+	buf_reset(&f->err);
+	return save_file(f->s, &f->l, path, f->text.data, f->text.len, NULL, st,
+			 &f->err);
+}
+
+/* One text value (or "NULL"/integer as text) of a query's first row. */
+static void query1(struct fx *f, const char *sql, struct buf *out)
+{
+	struct store_stmt *st;
+	struct value v;
+
+	buf_reset(out);
+	ck_assert_int_eq(store_prepare(f->s, sql, &st, &f->err), 0);
+	ck_assert_int_eq(store_step(st, &f->err), 1);
+	store_column(st, 0, &v);
+	if (v.type == V_NULL)
+		buf_addstr(out, "NULL");
+	else if (v.type == V_INT)
+		buf_addf(out, "%lld", (long long)v.i);
+	else
+		buf_add(out, v.s, v.n);
+	store_finalize(st);
+}
+
+static void check_q(struct fx *f, const char *sql, const char *want)
+{
+	struct buf got = BUF_INIT;
+	query1(f, sql, &got);
+	ck_assert_msg(strcmp(got.data, want) == 0, "%s: got '%s', want '%s'", sql,
+		      got.data, want);
+	buf_release(&got);
+}
+
+/* Every row of every user table, as text: for "nothing changed". */
+static uint64_t content(struct fx *f)
+{
+	static const char *const q[] = {
+		"SELECT group_concat(quote(id)||quote(text)||quote(flagged)||quote(created_at), ',')"
+		" FROM (SELECT * FROM prayer ORDER BY id)",
+		"SELECT group_concat(quote(id)||quote(username)||quote(prayer_id)||quote(created_at), ',')"
+		" FROM (SELECT * FROM prayermark ORDER BY id)",
+		"SELECT group_concat(rowid||quote(body), ',') FROM (SELECT rowid, * FROM note ORDER BY rowid)",
+		"SELECT count(*) FROM user",
+	};
+	struct buf all = BUF_INIT, one = BUF_INIT;
+	uint64_t h;
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		query1(f, q[i], &one);
+		buf_add(&all, one.data, one.len);
+		buf_addch(&all, '\n');
+	}
+	h = names_hash(all.data, all.len);
+	buf_release(&all);
+	buf_release(&one);
+	return h;
+}
+
+/* A refused save: the errno, a message naming what, nothing changed. */
+static void refused(struct fx *f, const char *path, int want_rc, const char *want_msg)
+{
+	struct save_stats st;
+	uint64_t before = content(f);
+	int rc = save(f, path, &st);
+
+	ck_assert_msg(rc == want_rc, "save returned %d (%s), want %d", rc, f->err.data,
+		      want_rc);
+	ck_assert_msg(strstr(f->err.data, want_msg) != NULL, "message '%s' lacks '%s'",
+		      f->err.data, want_msg);
+	ck_assert_uint_eq(content(f), before);
+	ck_assert_int_eq(st.inserted + st.updated + st.deleted, 0);
+}
+
+START_TEST(test_update_field)
+{
+	struct fx f;
+	struct save_stats st;
+
+	fx_open(&f);
+	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged: 1");
+	ck_assert_msg(save(&f, P1, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.updated, 1);
+	ck_assert_int_eq(st.inserted + st.deleted, 0);
+	check_q(&f, "SELECT flagged FROM prayer WHERE id = 'p1'", "1");
+	check_q(&f, "SELECT flagged FROM prayer WHERE id = 'p2'", "0");
+	/* Saving the same text again changes nothing. */
+	ck_assert_msg(save(&f, P1, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.updated + st.inserted + st.deleted, 0);
+	ck_assert_int_gt(st.unchanged, 0);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_add_and_remove_a_mark)
+{
+	struct fx f;
+	struct save_stats st;
+	const char *added = "\n[prayermark]\nid: m2\nusername: ann\nprayer_id: p1\n"
+			    "created_at: 2024-03-08 10:00:00\ntext_file_path: NULL\n";
+
+	fx_open(&f);
+	render(&f, P1);
+	buf_addstr(&f.text, added);
+	ck_assert_msg(save(&f, P1, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.inserted, 1);
+	check_q(&f, "SELECT username || ' ' || created_at FROM prayermark WHERE id = 'm2'",
+		"ann 2024-03-08 10:00:00");
+	/* Remove the first mark's lines: that row is deleted, m2 stays. */
+	render(&f, P1);
+	edit(&f, "[prayermark]\nid: m1\n", "[prayermark]\nid: m2\n");
+	{
+		/* The text now has m2 twice: refused, at the second one. */
+		refused(&f, P1, -EINVAL, "a second prayermark row with the same key");
+	}
+	render(&f, P1);
+	{
+		char *m1 = strstr(f.text.data, "[prayermark]\nid: m1\n");
+		char *next = m1 ? strstr(m1 + 1, "[prayermark]") : NULL;
+		struct buf out = BUF_INIT;
+		ck_assert_ptr_nonnull(m1);
+		buf_add(&out, f.text.data, (size_t)(m1 - f.text.data));
+		if (next)
+			buf_addstr(&out, next);
+		buf_release(&f.text);
+		f.text = out;
+	}
+	ck_assert_msg(save(&f, P1, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.deleted, 1);
+	check_q(&f, "SELECT count(*) FROM prayermark WHERE id = 'm1'", "0");
+	check_q(&f, "SELECT count(*) FROM prayermark WHERE id = 'm2'", "1");
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_refusals_change_nothing)
+{
+	struct fx f;
+
+	fx_open(&f);
+	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged 0");
+	refused(&f, P1, -EINVAL, "line ");
+	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged: 1\nno_such_column: 3");
+	refused(&f, P1, -EINVAL, "has no column no_such_column");
+	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged: \"1\"");   /* would read back as 1 */
+	refused(&f, P1, -EINVAL, "prayer.flagged would read back as another value");
+	render(&f, P1);
+	edit(&f, "text:\n| Pray for p1\n", "text: NULL\n");  /* NOT NULL */
+	refused(&f, P1, -EINVAL, "NOT NULL");
+	render(&f, P1);
+	edit(&f, "created_at: 2024-03-05 10:00:00", "created_at: 2024-04-05 10:00:00");
+	refused(&f, P1, -EINVAL, "would not be in this file");
+	render(&f, P1);
+	edit(&f, "[prayermark]", "[user]");
+	refused(&f, P1, -EINVAL, "user rows do not belong in this file");
+	render(&f, "README.txt");
+	refused(&f, "README.txt", -EACCES, "cannot be written");
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_stale_base)
+{
+	struct fx f;
+	struct save_stats st;
+	uint64_t base;
+
+	fx_open(&f);
+	render(&f, P1);
+	base = names_hash(f.text.data, f.text.len);
+	/* Someone else changes the prayer after this rendering was read. */
+	ck_assert_int_eq(store_exec(f.s, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'",
+				    &f.err), 0);
+	edit(&f, "| Pray for p1\n", "| Pray for p1 and all\n");
+	{
+		uint64_t before = content(&f);
+		int rc = save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, &st, &f.err);
+		ck_assert_int_eq(rc, -ESTALE);
+		ck_assert_uint_eq(content(&f), before);
+	}
+	/* Against the current rendering, it saves. */
+	render(&f, P1);
+	base = names_hash(f.text.data, f.text.len);
+	edit(&f, "| Pray for p1\n", "| Pray for p1 and all\n");
+	buf_reset(&f.err);
+	ck_assert_msg(save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, &st,
+				&f.err) == 0, "%s", f.err.data);
+	check_q(&f, "SELECT text FROM prayer WHERE id = 'p1'", "Pray for p1 and all");
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(test_table_without_key)
+{
+	struct fx f;
+	struct save_stats st;
+
+	fx_open(&f);
+	render(&f, "tables/note/2.txt");
+	edit(&f, "body: two", "body: deux");
+	ck_assert_msg(save(&f, "tables/note/2.txt", &st) == 0, "%s", f.err.data);
+	check_q(&f, "SELECT body FROM note WHERE rowid = 2", "deux");
+	check_q(&f, "SELECT body FROM note WHERE rowid = 1", "one");
+	/* A new file: a new row. */
+	buf_reset(&f.text);
+	buf_addstr(&f.text, "[note]\n@rowid: 3\nbody: three\n");
+	ck_assert_msg(save(&f, "tables/note/3.txt", &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.inserted, 1);
+	check_q(&f, "SELECT body FROM note WHERE rowid = 3", "three");
+	/* Emptied: its row is deleted. */
+	buf_reset(&f.text);
+	ck_assert_msg(save(&f, "tables/note/3.txt", &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.deleted, 1);
+	check_q(&f, "SELECT count(*) FROM note", "2");
+	fx_close(&f);
+}
+END_TEST
+
+static Suite *save_suite(void)
+{
+	Suite *s = suite_create("save");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, unit_teardown);
+	tcase_add_test(tc, test_update_field);
+	tcase_add_test(tc, test_add_and_remove_a_mark);
+	tcase_add_test(tc, test_refusals_change_nothing);
+	tcase_add_test(tc, test_stale_base);
+	tcase_add_test(tc, test_table_without_key);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return unit_run(save_suite(), "test_save");
+}
