@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "archive.h"
 #include "format.h"
@@ -378,11 +379,57 @@ static int differs(const struct rec *x, const struct rec *y)
 	return 0;
 }
 
+/* 1 if x's field for column c is new or differs from the file's row. */
+static int changed_field(const struct rec *x, struct side *old, int c)
+{
+	const struct rec *y = side_find(old, x);
+	const struct fmt_field *f = col_field(x, c), *g;
+
+	if (!y)
+		return 1;
+	g = col_field(y, c);
+	return !g || !value_equal(&f->val, &g->val);
+}
+
+/* Case-insensitive: does decltype contain word? */
+static int decl_has(const char *decltype, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = decltype; *p; p++)
+		if (!strncasecmp(p, word, n))
+			return 1;
+	return 0;
+}
+
+/*
+ * A value a save writes must fit the column's declared type, beyond what
+ * SQLite itself enforces (it stores text in an INTEGER column): a column
+ * of INTEGER affinity takes integers, REAL affinity numbers, BOOLEAN 0 or
+ * 1; NULL is NOT NULL's business. Other types (DATETIME, NUMERIC, TEXT,
+ * none) take what SQLite takes. Values already in the database are data
+ * and never checked: only the ones a save writes.
+ */
+static const char *type_problem(const struct store_col *c, const struct value *v)
+{
+	const char *d = c->decltype ? c->decltype : "";
+
+	if (v->type == V_NULL)
+		return NULL;
+	if (decl_has(d, "BOOL"))
+		return v->type == V_INT && (v->i == 0 || v->i == 1) ? NULL : "0 or 1";
+	if (decl_has(d, "INT"))
+		return v->type == V_INT ? NULL : "an integer";
+	if (decl_has(d, "REAL") || decl_has(d, "FLOA") || decl_has(d, "DOUB"))
+		return v->type == V_INT || v->type == V_REAL ? NULL : "a number";
+	return NULL;
+}
+
 /* After applying: every row the text adds or changes reads back with its
  * values, every row it removes is gone. */
 static int check_back(struct store *s, const struct home *h, const char *path,
 		      struct side *nw, struct side *old, const unsigned char *did,
-		      const struct layout *l, struct buf *err)
+		      const struct layout *l, uint64_t *after, struct buf *err)
 {
 	struct buf now = BUF_INIT;
 	struct side back = { 0 };
@@ -391,6 +438,7 @@ static int check_back(struct store *s, const struct home *h, const char *path,
 
 	if (rc == -ENOENT)
 		rc = 0;
+	*after = names_hash(now.data ? now.data : "", now.len);
 	if (!rc)
 		rc = side_load(s, h, path, now.data ? now.data : "", now.len, 0, &back, err);
 	for (size_t i = 0; !rc && i < nw->n; i++) {
@@ -416,6 +464,13 @@ static int check_back(struct store *s, const struct home *h, const char *path,
 				buf_addf(err, "%s.%s would read back as another value"
 					 " (the column's type or a trigger changes it)",
 					 x->t->name, x->t->cols[c].name);
+				break;
+			}
+			if (changed_field(x, old, c) && type_problem(&x->t->cols[c], &g->val)) {
+				rc = at(err, path, f->vline, f->vcol);
+				buf_addf(err, "%s.%s is declared %s: it takes %s",
+					 x->t->name, x->t->cols[c].name, x->t->cols[c].decltype,
+					 type_problem(&x->t->cols[c], &g->val));
 				break;
 			}
 		}
@@ -488,7 +543,7 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 		st->deleted++;
 	}
 	if (!rc)
-		rc = check_back(s, h, path, &nw, &old, did, l, err);
+		rc = check_back(s, h, path, &nw, &old, did, l, &st->after, err);
 	if (!rc)
 		rc = store_commit(s, err);
 	if (rc)

@@ -38,6 +38,7 @@
 
 struct save_stats {
 	long inserted, updated, deleted, unchanged;
+	uint64_t after;          /* names_hash() of the file's rendering after */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "fs.h"
 #include "journal.h"
 #include "names.h"
+#include "save.h"
 #include "tree.h"
 
 /*
@@ -68,6 +69,7 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	pthread_mutex_init(&fs->mu, NULL);
 	pthread_cond_init(&fs->cv, NULL);
 	pthread_mutex_init(&fs->ahead_mu, NULL);
+	pthread_mutex_init(&fs->wr_mu, NULL);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->time = *time;
@@ -123,6 +125,11 @@ void fs_release(struct fs *fs)
 		free(fs->ahead[i]);
 	free(fs->ahead);
 	pthread_mutex_destroy(&fs->ahead_mu);
+	if (fs->wr) {
+		layout_release(&fs->wr_l);
+		store_close(fs->wr);
+	}
+	pthread_mutex_destroy(&fs->wr_mu);
 	pthread_cond_destroy(&fs->cv);
 	pthread_mutex_destroy(&fs->mu);
 	memset(fs, 0, sizeof(*fs));
@@ -425,9 +432,20 @@ serve:
 	return rc == -ENOENT ? -ESTALE : rc;
 }
 
-int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
+static struct fs_handle *handle_new(void)
 {
 	struct fs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	pthread_mutex_init(&h->mu, NULL);
+	buf_init(&h->data);
+	return h;
+}
+
+int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
+{
+	struct fs_handle *h = handle_new();
 	unsigned mode;
 	int64_t mtime_ns;
 	int stale, ahead, rc;
@@ -435,7 +453,6 @@ int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
 	*out = NULL;
 	if (!h)
 		return -ENOMEM;
-	buf_init(&h->data);
 	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
 	if (!rc && ahead)
 		fs_mark_ahead(fs, path);   /* stat may lag: see fs->ahead */
@@ -447,12 +464,130 @@ int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
 	return 0;
 }
 
+int fs_handle_open_write(struct fs *fs, const char *path, int trunc,
+			 struct fs_handle **out)
+{
+	struct fs_handle *h;
+	struct home *home;
+	unsigned mode;
+	int64_t mtime_ns;
+	int stale, ahead, rc;
+
+	*out = NULL;
+	if (!fs->wr)
+		return -EROFS;
+	if (layout_classify(&fs->wr_l, path, &home) != PATH_CANONICAL)
+		return -EACCES;
+	h = handle_new();
+	if (!h || !(h->path = strdup(path))) {
+		fs_handle_free(h);
+		return -ENOMEM;
+	}
+	h->writable = 1;
+	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
+	if (rc == -ENOENT)
+		rc = 0;   /* a record file nobody has written yet */
+	if (rc) {
+		fs_handle_free(h);
+		return rc;
+	}
+	h->base = names_hash(h->data.data ? h->data.data : "", h->data.len);
+	if (trunc) {
+		buf_reset(&h->data);
+		h->dirty = 1;   /* closing it empty is a save */
+	}
+	*out = h;
+	return 0;
+}
+
 void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out)
 {
+	pthread_mutex_lock(&h->mu);
 	if (off >= 0 && (size_t)off < h->data.len) {
 		size_t n = h->data.len - (size_t)off;
 		buf_add(out, h->data.data + off, size < n ? size : n);
 	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Files are text of a few megabytes at most: a cap on what a write can
+ * grow one to keeps a runaway writer from taking the daemon's memory. */
+#define EDIT_MAX ((size_t)256 << 20)
+
+static int resize(struct fs_handle *h, size_t len)
+{
+	if (len > EDIT_MAX)
+		return -EFBIG;
+	if (len > h->data.len) {
+		buf_grow(&h->data, len - h->data.len);
+		memset(h->data.data + h->data.len, 0, len - h->data.len);
+		h->data.len = len;
+		h->data.data[len] = '\0';
+	} else {
+		buf_truncate(&h->data, len);
+	}
+	return 0;
+}
+
+int fs_handle_write(struct fs_handle *h, off_t off, const char *data, size_t size)
+{
+	int rc = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	if ((size_t)off + size > h->data.len)
+		rc = resize(h, (size_t)off + size);
+	if (!rc) {
+		memcpy(h->data.data + off, data, size);
+		h->dirty = h->written = 1;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+int fs_handle_truncate(struct fs_handle *h, off_t size)
+{
+	int rc;
+
+	if (size < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&h->mu);
+	rc = resize(h, (size_t)size);
+	if (!rc)
+		h->dirty = h->written = 1;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+int fs_handle_save(struct fs *fs, struct fs_handle *h, int only_written)
+{
+	struct buf err = BUF_INIT;
+	struct save_stats st;
+	int rc = 0;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->writable && h->dirty && (h->written || !only_written)) {
+		pthread_mutex_lock(&fs->wr_mu);
+		rc = save_file(fs->wr, &fs->wr_l, h->path,
+			       h->data.data ? h->data.data : "", h->data.len, &h->base,
+			       &st, &err);
+		pthread_mutex_unlock(&fs->wr_mu);
+		if (!rc) {
+			h->dirty = h->written = 0;
+			h->base = st.after;   /* the next save builds on this one */
+			rcache_drop(fs->cache, h->path);
+			fuse_log(FUSE_LOG_INFO, "archivefs: saved %s: %ld inserted, %ld"
+				 " updated, %ld deleted\n", h->path, st.inserted,
+				 st.updated, st.deleted);
+		} else {
+			fuse_log(FUSE_LOG_WARNING, "archivefs: save refused (%s): %s\n",
+				 strerror(-rc), err.data);
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	buf_release(&err);
+	return rc;
 }
 
 void fs_handle_free(struct fs_handle *h)
@@ -460,7 +595,25 @@ void fs_handle_free(struct fs_handle *h)
 	if (!h)
 		return;
 	buf_release(&h->data);
+	free(h->path);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+int fs_open_writer(struct fs *fs, const char *db, struct buf *err)
+{
+	int rc = store_open(db, STORE_RDWR, &fs->wr, err);
+
+	/* A save that returned 0 survives a power cut. */
+	if (!rc)
+		rc = store_exec(fs->wr, "PRAGMA synchronous = FULL", err);
+	if (!rc)
+		rc = layout_bind(&fs->wr_l, store_schema(fs->wr), err);
+	if (rc && fs->wr) {
+		store_close(fs->wr);
+		fs->wr = NULL;
+	}
+	return rc;
 }
 
 void fs_join(struct buf *out, const char *parent, const char *name)

@@ -173,6 +173,11 @@ struct fs {
 	double timeout;         /* entry and attr timeout, seconds */
 	int no_open;            /* the kernel may skip opens (FUSE_CAP_NO_OPEN_SUPPORT) */
 	int rw;                 /* mounted -o rw: real opens (fs/EDITING.md) */
+	/* Saves (-o rw): one read-write connection, synchronous = FULL, one
+	 * save at a time. */
+	pthread_mutex_t wr_mu;
+	struct store *wr;
+	struct layout wr_l;
 	struct fuse_session *se;   /* for notifications from requests; may be NULL */
 	/* Files served from a rendering the records do not describe yet (the
 	 * application committed after the watcher's last apply): the watcher
@@ -277,19 +282,50 @@ void fs_mark_ahead(struct fs *fs, const char *path);
 size_t fs_take_ahead(struct fs *fs, char ***out);
 
 /*
- * An open file of a `-o rw` mount: the rendering made at open, which every
- * read of this handle is served from (the reply sets direct_io, so the
- * kernel's page cache and its idea of the size never mix versions): a
- * reader sees one version from open to close, exactly.
+ * An open file of a `-o rw` mount. Read-only: the rendering made at open,
+ * which every read of this handle is served from (the reply sets
+ * direct_io, so the kernel's page cache and its idea of the size never
+ * mix versions): a reader sees one version from open to close, exactly.
+ * Writable: the text being edited (the rendering at open, or empty with
+ * O_TRUNC), saved by flush (close) and fsync when written to
+ * (fs_handle_save, backend/save.h); `base` is the hash of the rendering
+ * the edit started from, so a save over rows someone else changed since
+ * is refused with ESTALE. Requests on one handle can run in parallel
+ * (the loop is multi-threaded): mu serializes them.
  */
 struct fs_handle {
+	pthread_mutex_t mu;
 	struct buf data;
+	char *path;
+	int writable, dirty;
+	int written;            /* write() or ftruncate() since the last save */
+	uint64_t base;
 };
 
-/* Render path into a new handle. -ENOENT when no row renders to it. */
+/* Render path into a new read-only handle. -ENOENT when no row renders
+ * to it. */
 int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out);
+/* A writable handle on the record file at path (trunc: start empty).
+ * -EACCES when path is not a set of rows (README, schema, orphans). */
+int fs_handle_open_write(struct fs *fs, const char *path, int trunc,
+			 struct fs_handle **out);
 void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out);
+int fs_handle_write(struct fs_handle *h, off_t off, const char *data, size_t size);
+int fs_handle_truncate(struct fs_handle *h, off_t size);
+/*
+ * Save a changed handle: 0 when the rows are committed (durably), else
+ * -EINVAL/-ESTALE/-EACCES/-EBUSY/... with the reason logged. flush and
+ * fsync pass only_written: the kernel sends flush on every close(2) of a
+ * descriptor, and a shell's `> file` closes its first descriptor before
+ * anything was written, so a handle only emptied by O_TRUNC is not saved
+ * then (it would delete the file's rows) but at the next flush after a
+ * write, or at release.
+ */
+int fs_handle_save(struct fs *fs, struct fs_handle *h, int only_written);
 void fs_handle_free(struct fs_handle *h);
+
+/* Open the read-write connection saves go through (-o rw). */
+int fs_open_writer(struct fs *fs, const char *db, struct buf *err);
 
 /* Join parent and name into out (reset first). */
 void fs_join(struct buf *out, const char *parent, const char *name);

@@ -45,10 +45,14 @@ const char fs_mount_help[] =
 	"                               archivefs installs its change journal in it);\n"
 	"                               -f stays in the foreground, -d prints FUSE debug\n"
 	"                               output, -o passes mount options (allow_other,\n"
-	"                               default_permissions...); -o rw uses real opens:\n"
-	"                               each open file is read from one rendering, exactly\n"
-	"                               (slower on whole-tree tools; editing through it is\n"
-	"                               being built: writes still fail with EROFS);\n"
+	"                               default_permissions...); -o rw: editing, with real\n"
+	"                               opens: each open file is read from one rendering,\n"
+	"                               exactly, and a record file written in place (a\n"
+	"                               shell's >, vim with backupcopy=yes, truncate) is\n"
+	"                               saved to the database at close or fsync, which\n"
+	"                               fail with EINVAL (bad text), ESTALE (rows changed\n"
+	"                               since open) or EACCES (not a record file); slower\n"
+	"                               on whole-tree tools (fs/EDITING.md);\n"
 	"                               unmount with fusermount3 -u MOUNTPOINT\n";
 
 static int usage(const char *what, const char *arg)
@@ -268,6 +272,10 @@ int fs_mount_cmd(int argc, char **argv)
 		goto out;
 	if (install_journal(db, &live))
 		goto out;
+	if (rw && !live) {
+		rc = failed("database %s: -o rw needs a database archivefs can write", db);
+		goto out;
+	}
 
 	/* 2. The session. Read-only and private by default; fsname names the
 	 * database in /proc/mounts and df. */
@@ -334,6 +342,12 @@ int fs_mount_cmd(int argc, char **argv)
 	}
 	fs.se = se;
 	fs.rw = rw;
+	if (rw && (!live || fs_open_writer(&fs, db, &err))) {
+		strip_newlines(&err);
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: %s: -o rw needs a database"
+			 " archivefs can write%s%s\n", db, err.len ? ": " : "", err.data);
+		goto out_fs;
+	}
 	/* A watcher that cannot start leaves a working (static) mount: a dead
 	 * daemon would be a dead mount for everyone. */
 	if (live && watch_start(&fs, se, db, &watch, &err)) {

@@ -39,6 +39,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* -o rw needs real opens (fs/EDITING.md); else the kernel answers
 	 * them itself. */
 	fs->no_open = !fs->rw && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	if (fs->rw && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;   /* O_TRUNC comes with open */
 }
 
 /* The path of ino into out; replies the error itself when there is none. */
@@ -134,9 +136,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct buf path = BUF_INIT;
 	struct fs_handle *h;
-	int rc;
+	int rc, write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	if (write && !fs->rw) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -152,24 +154,77 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (path_of(req, ino, &path))
 		goto out;
-	rc = fs_handle_open(fs, path.data, &h);
+	rc = write ? fs_handle_open_write(fs, path.data, (fi->flags & O_TRUNC) != 0, &h)
+		   : fs_handle_open(fs, path.data, &h);
 	if (rc) {
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 		goto out;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;   /* this handle's bytes only: see struct fs_handle */
-	fi->noflush = 1;
+	fi->noflush = !write;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		fs_handle_free(h);   /* interrupted: no release will come */
 out:
 	buf_release(&path);
 }
 
+static struct fs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct fs_handle *)(uintptr_t)fi->fh : NULL;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	int rc;
+
+	(void)ino;
+	if (!h || !h->writable) {
+		fuse_reply_err(req, h ? EBADF : EROFS);
+		return;
+	}
+	rc = fs_handle_write(h, off, buf, size);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+/* close(2) and fsync(2): a written handle is saved, and its error is
+ * the caller's (fs/EDITING.md). */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+
+	(void)ino;
+	if (!fs_of(req)->rw) {
+		/* Read-only: ENOSYS makes the kernel stop sending flush and
+		 * fsync at all (every close would be a round trip). */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fuse_reply_err(req, h ? -fs_handle_save(fs_of(req), h, 1) : 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	(void)datasync;
+	op_flush(req, ino, fi);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
 	(void)ino;
-	fs_handle_free((struct fs_handle *)(uintptr_t)fi->fh);
+	/* Still unsaved (emptied by O_TRUNC and closed without a write):
+	 * saved now; nobody is left to see an error but the log. */
+	if (h)
+		fs_handle_save(fs_of(req), h, 0);
+	fs_handle_free(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -364,8 +419,46 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	(void)ino; (void)attr; (void)to_set; (void)fi;
-	fuse_reply_err(req, EROFS);
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi), *own = NULL;
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	/* Only a size change, for now (ftruncate, truncate, O_TRUNC without
+	 * atomic_o_trunc); modes, owners and times come with the rest of
+	 * editing (fs/EDITING.md). */
+	if (!fs->rw || to_set != FUSE_SET_ATTR_SIZE) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (path_of(req, ino, &path))
+		goto out;
+	if (!h || !h->writable) {
+		/* truncate(2) by name: a save of its own. */
+		rc = fs_handle_open_write(fs, path.data, 0, &own);
+		if (rc) {
+			fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+			goto out;
+		}
+		h = own;
+	}
+	rc = fs_handle_truncate(h, attr->st_size);
+	if (!rc && own)
+		rc = fs_handle_save(fs, own, 0);
+	if (!rc)
+		rc = fs_stat(fs, path.data, &st);
+	if (rc) {
+		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+		goto out;
+	}
+	st.st_size = attr->st_size;
+	st.st_blocks = (st.st_size + 511) / 512;
+	/* Attributes are not cached: the save may render other bytes. */
+	fuse_reply_attr(req, &st, 0);
+out:
+	fs_handle_free(own);
+	buf_release(&path);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -408,12 +501,6 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	fuse_reply_err(req, EROFS);
 }
 
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-		     off_t off, struct fuse_file_info *fi)
-{
-	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
-	fuse_reply_err(req, EROFS);
-}
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
@@ -437,6 +524,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.getattr = op_getattr,
 	.open = op_open,
 	.release = op_release,
+	.flush = op_flush,
+	.fsync = op_fsync,
 	.read = op_read,
 	.opendir = op_opendir,
 	.readdir = op_readdir,

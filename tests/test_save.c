@@ -257,6 +257,15 @@ START_TEST(test_refusals_change_nothing)
 	edit(&f, "flagged: 0", "flagged: \"1\"");   /* would read back as 1 */
 	refused(&f, P1, -EINVAL, "prayer.flagged would read back as another value");
 	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged: maybe");   /* BOOLEAN */
+	refused(&f, P1, -EINVAL, "prayer.flagged is declared BOOLEAN: it takes 0 or 1");
+	render(&f, P1);
+	edit(&f, "flagged: 0", "flagged: 2");
+	refused(&f, P1, -EINVAL, "it takes 0 or 1");
+	render(&f, P1);
+	edit(&f, "safety_score: 1.0", "safety_score: high");   /* REAL */
+	refused(&f, P1, -EINVAL, "it takes a number");
+	render(&f, P1);
 	edit(&f, "text:\n| Pray for p1\n", "text: NULL\n");  /* NOT NULL */
 	refused(&f, P1, -EINVAL, "NOT NULL");
 	render(&f, P1);
