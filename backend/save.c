@@ -259,39 +259,40 @@ static int run(struct store *s, const char *sql, const struct rec *x,
 	return rc < 0 ? rc : 0;
 }
 
-/* The writable fields of x (not generated), as columns and values. */
-static int writable(const struct rec *x, const struct fmt_field **vals, int *cols,
-		    const char *path, struct buf *err)
+/* The writable fields of x (not generated): *vals and *cols (free both),
+ * with one slot to spare; returns how many, or -ENOMEM. */
+static int writable(const struct rec *x, const struct fmt_field ***vals, int **cols)
 {
 	int n = 0;
 
+	*vals = calloc(x->r->nfields + 1, sizeof(**vals));
+	*cols = calloc(x->r->nfields + 1, sizeof(**cols));
+	if (!*vals || !*cols) {
+		free(*vals);
+		free(*cols);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < x->r->nfields; i++) {
 		const struct fmt_field *f = rec_field(x, i);
 		int c = f->pseudo ? -1 : field_col(x->t, f);
 		if (c < 0 || x->t->cols[c].hidden)
 			continue;
-		vals[n] = f;
-		cols[n++] = c;
+		(*vals)[n] = f;
+		(*cols)[n++] = c;
 	}
-	(void)path;
-	(void)err;
 	return n;
 }
 
 static int insert_rec(struct store *s, const struct rec *x, const char *path,
 		      struct buf *err)
 {
-	const struct fmt_field **vals = calloc(x->r->nfields + 1, sizeof(*vals));
-	int *cols = calloc(x->r->nfields + 1, sizeof(*cols));
+	const struct fmt_field **vals;
+	int *cols;
 	struct buf q = BUF_INIT;
-	int n, rc;
+	int n = writable(x, &vals, &cols), rc;
 
-	if (!vals || !cols) {
-		free(vals);
-		free(cols);
-		return -ENOMEM;
-	}
-	n = writable(x, vals, cols, path, err);
+	if (n < 0)
+		return n;
 	if (x->t->rowid_key)
 		vals[n++] = rowid_field(x);
 	buf_addstr(&q, "INSERT INTO main.");
@@ -319,17 +320,13 @@ static int insert_rec(struct store *s, const struct rec *x, const char *path,
 static int update_rec(struct store *s, const struct rec *x, const char *path,
 		      struct buf *err)
 {
-	const struct fmt_field **vals = calloc(x->r->nfields + 1, sizeof(*vals));
-	int *cols = calloc(x->r->nfields + 1, sizeof(*cols));
+	const struct fmt_field **vals;
+	int *cols;
 	struct buf q = BUF_INIT;
-	int n, rc = 0;
+	int n = writable(x, &vals, &cols), rc = 0;
 
-	if (!vals || !cols) {
-		free(vals);
-		free(cols);
-		return -ENOMEM;
-	}
-	n = writable(x, vals, cols, path, err);
+	if (n < 0)
+		return n;
 	if (n) {
 		buf_addstr(&q, "UPDATE main.");
 		buf_add_sqlident(&q, x->t->name);

@@ -92,22 +92,24 @@ print(*seen)
 PY
 }
 
-flip 1 90000 60000
-readers 1 3 0 1048576 >"$T/reads1" 2>"$T/torn1" || true
-touch "$T/stop"
-wait "$APP" || fail "the application failed"
-read -r na nb torn <"$T/reads1"
+# storm ID BIG SMALL SECONDS PAUSE PIECE: flips and readers together; sets
+# na nb torn; torn reads are described in $T/torn.
+storm() {
+	flip "$1" "$2" "$3"
+	readers "$1" "$4" "$5" "$6" >"$T/reads" 2>"$T/torn" || true
+	touch "$T/stop"
+	wait "$APP" || fail "the application failed"
+	read -r na nb torn <"$T/reads"
+}
+
+storm 1 90000 60000 3 0 1048576
 echo "# note 1 (90 KB): $na reads of version a, $nb of b, $torn torn"
-[ $((torn * 100)) -le $((na + nb + torn)) ] || { head "$T/torn1" >&2; fail "$torn reads of a 90 KB file mixed or cut versions (over 1%)"; }
+[ $((torn * 100)) -le $((na + nb + torn)) ] || { head "$T/torn" >&2; fail "$torn reads of a 90 KB file mixed or cut versions (over 1%)"; }
 ok "$((na + nb + torn)) back-to-back reads of a 90 KB file under 20 ms flips for 3 s: $torn torn (at most 1%)"
 [ "$na" -gt 0 ] && [ "$nb" -gt 0 ] || fail "readers saw one version only: the mount did not follow the application"
 ok "readers saw both versions ($na a, $nb b)"
 
-flip 2 1000000 700000
-readers 2 6 0.2 16384 >"$T/reads2" 2>"$T/torn2" || true
-touch "$T/stop"
-wait "$APP" || fail "the application failed"
-read -r na nb torn <"$T/reads2"
+storm 2 1000000 700000 6 0.2 16384
 echo "# note 2 (1 MB, several requests a read; information only): $na reads of a, $nb of b, $torn torn"
 [ "$na" -gt 0 ] && [ "$nb" -gt 0 ] || fail "readers of the big file saw one version only"
 ok "readers of a 1 MB file saw both versions"
@@ -134,13 +136,9 @@ MOUNT_OPTS=rw
 mount_fs
 wait_live
 grep -q " $M fuse.archivefs rw," /proc/mounts || fail "-o rw did not mount read-write"
-flip 2 1000000 700000
-readers 2 6 0 16384 >"$T/reads3" 2>"$T/torn3" || true
-touch "$T/stop"
-wait "$APP" || fail "the application failed"
-read -r na nb torn <"$T/reads3"
+storm 2 1000000 700000 6 0 16384
 echo "# -o rw, note 2 (1 MB in 16 KB pieces): $na reads of a, $nb of b, $torn torn"
-[ "$torn" = 0 ] || { head "$T/torn3" >&2; fail "$torn reads through -o rw mixed versions"; }
+[ "$torn" = 0 ] || { head "$T/torn" >&2; fail "$torn reads through -o rw mixed versions"; }
 [ "$na" -gt 0 ] && [ "$nb" -gt 0 ] || fail "-o rw readers saw one version only"
 ok "-o rw: $((na + nb)) reads of a 1 MB file in 16 KB pieces under 20 ms flips: none torn, both versions seen"
 unmount_fs
