@@ -584,6 +584,44 @@ static void file_from_row(struct store_stmt *st, struct journal_file *f)
 
 #define FILE_COLS "SELECT path, mtime_ns, size, mode, hash FROM main.archivefs_file"
 
+int journal_record_file(struct store *s, const char *path, const struct buf *bytes,
+			unsigned mode, struct buf *err)
+{
+	struct value p = text_value(path);
+	struct journal_file jf;
+	int rc;
+
+	if (!bytes) {
+		rc = run1(s, "DELETE FROM main.archivefs_file WHERE path = ?1", &p, NULL,
+			  NULL, err);
+		return rc < 0 ? rc : 0;
+	}
+	rc = journal_lookup(s, path, &jf, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && jf.hash == names_hash(bytes->data, bytes->len) &&
+	    jf.size == (int64_t)bytes->len && jf.mode == mode)
+		return 0;   /* same bytes: the mtime stays */
+	{
+		struct store_stmt *st = NULL;
+		struct value v[5] = { p, int_value(now_ns()),
+				      int_value((int64_t)names_hash(bytes->data, bytes->len)),
+				      int_value((int64_t)bytes->len), int_value(mode) };
+		rc = store_prepare(s, "INSERT OR REPLACE INTO main.archivefs_file"
+				   "(path, mtime_ns, hash, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
+				   &st, err);
+		for (int i = 0; !rc && i < 5; i++)
+			rc = store_bind(st, i + 1, &v[i]);
+		if (!rc)
+			rc = store_step(st, err);
+		if (!rc || rc == 1)
+			rc = 0;
+		if (st)
+			store_finalize(st);
+	}
+	return rc;
+}
+
 int journal_lookup(struct store *s, const char *path, struct journal_file *f,
 		   struct buf *err)
 {

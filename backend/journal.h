@@ -102,6 +102,15 @@ struct journal_file {
 int journal_lookup(struct store *s, const char *path, struct journal_file *f,
 		   struct buf *err);
 
+/*
+ * Record that the file at path now holds `bytes` (NULL: it is gone), as a
+ * save through the mount just wrote it, inside the caller's transaction:
+ * mtime now when the bytes differ from the record, the record deleted when
+ * gone. The journal rows of that save then find nothing to report for it.
+ */
+int journal_record_file(struct store *s, const char *path, const struct buf *bytes,
+			unsigned mode, struct buf *err);
+
 /* One entry of a listing: TREE_FILE (f set) or TREE_DIR (f NULL). Return
  * 0 to go on, 1 to stop here (the entry was not taken), or -errno. */
 typedef int (*journal_list_fn)(void *ctx, const char *name, int type,

@@ -14,6 +14,7 @@
 
 #include "archive.h"
 #include "format.h"
+#include "journal.h"
 #include "names.h"
 
 /* One record of a parsed file. */
@@ -426,16 +427,19 @@ static const char *type_problem(const struct store_col *c, const struct value *v
  * values, every row it removes is gone. */
 static int check_back(struct store *s, const struct home *h, const char *path,
 		      struct side *nw, struct side *old, const unsigned char *did,
-		      const struct layout *l, uint64_t *after, struct buf *err)
+		      const struct layout *l, struct save_stats *st, struct buf *err)
 {
 	struct buf now = BUF_INIT;
 	struct side back = { 0 };
-	unsigned mode;
+	unsigned mode = 0;
 	int rc = archive_render_file(s, l, path, &now, &mode, err);
 
+	st->exists = rc == 0;
 	if (rc == -ENOENT)
 		rc = 0;
-	*after = names_hash(now.data ? now.data : "", now.len);
+	st->after = names_hash(now.data ? now.data : "", now.len);
+	if (!rc && journal_installed(s) == 1)
+		rc = journal_record_file(s, path, st->exists ? &now : NULL, mode, err);
 	if (!rc)
 		rc = side_load(s, h, path, now.data ? now.data : "", now.len, 0, &back, err);
 	for (size_t i = 0; !rc && i < nw->n; i++) {
@@ -540,7 +544,7 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 		st->deleted++;
 	}
 	if (!rc)
-		rc = check_back(s, h, path, &nw, &old, did, l, &st->after, err);
+		rc = check_back(s, h, path, &nw, &old, did, l, st, err);
 	if (!rc)
 		rc = store_commit(s, err);
 	if (rc)

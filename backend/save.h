@@ -15,7 +15,10 @@
  *
  * The application's own triggers fire, as for any other writer (fields a
  * trigger sets, like an updated_at, are not held against the save), and
- * archivefs' change journal records the rows like the application's.
+ * archivefs' change journal records the rows like the application's. When
+ * the journal is installed, the file's own record (journal_record_file)
+ * is updated in the same transaction, so stat is right the moment the
+ * save returns.
  *
  * Errors: -EACCES for a file that is not a set of rows (README.txt,
  * system/schema.txt, orphans files); -EINVAL for text that does not parse
@@ -39,6 +42,7 @@
 struct save_stats {
 	long inserted, updated, deleted, unchanged;
 	uint64_t after;          /* names_hash() of the file's rendering after */
+	int exists;              /* rows render to it after the save */
 };
 
 /*

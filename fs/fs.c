@@ -341,11 +341,18 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
-/* Remember path for the watcher (fs->ahead). Out of memory: the kernel
- * may keep these bytes until the file next changes; logged. */
-void fs_mark_ahead(struct fs *fs, const char *path)
+/* Remember path for the watcher (fs->ahead), as "+path" (it exists) or
+ * "-path" (gone). Out of memory: the kernel may keep these bytes until the
+ * file next changes; logged. */
+void fs_mark_changed(struct fs *fs, const char *path, int exists)
 {
-	char *p = strdup(path);
+	size_t n = strlen(path);
+	char *p = malloc(n + 2);
+
+	if (p) {
+		p[0] = exists ? '+' : '-';
+		memcpy(p + 1, path, n + 1);
+	}
 
 	pthread_mutex_lock(&fs->ahead_mu);
 	if (p && fs->nahead == fs->capahead) {
@@ -365,6 +372,11 @@ void fs_mark_ahead(struct fs *fs, const char *path)
 	}
 	pthread_mutex_unlock(&fs->ahead_mu);
 	free(p);
+}
+
+void fs_mark_ahead(struct fs *fs, const char *path)
+{
+	fs_mark_changed(fs, path, 1);
 }
 
 size_t fs_take_ahead(struct fs *fs, char ***out)
@@ -485,6 +497,7 @@ int fs_handle_open_write(struct fs *fs, const char *path, int trunc,
 	}
 	h->writable = 1;
 	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
+	h->exists = !rc;
 	if (rc == -ENOENT)
 		rc = 0;   /* a record file nobody has written yet */
 	if (rc) {
@@ -576,7 +589,12 @@ int fs_handle_save(struct fs *fs, struct fs_handle *h, int only_written)
 		if (!rc) {
 			h->dirty = h->written = 0;
 			h->base = st.after;   /* the next save builds on this one */
+			h->exists = st.exists;
 			rcache_drop(fs->cache, h->path);
+			/* The records are updated (save_file); the kernel is told
+			 * by the watcher: never from inside this request, which
+			 * may hold the locks a notification needs. */
+			fs_mark_changed(fs, h->path, st.exists);
 			fuse_log(FUSE_LOG_INFO, "archivefs: saved %s: %ld inserted, %ld"
 				 " updated, %ld deleted\n", h->path, st.inserted,
 				 st.updated, st.deleted);

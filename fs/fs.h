@@ -274,11 +274,14 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		void *ctx, int want_stat);
 void fs_dir_free(struct fs_dir *d);
 
-/* Add path to fs->ahead. */
+/* Add path to fs->ahead (fs_mark_ahead: it exists), for the watcher to
+ * drop from caches and tell the kernel about at its next tick. */
 void fs_mark_ahead(struct fs *fs, const char *path);
+void fs_mark_changed(struct fs *fs, const char *path, int exists);
 
 /* Take the list of files served ahead of the records (fs->ahead): *out
- * gets the array (free each and it), the count is returned. */
+ * gets the array (free each and it; each is "+path" or "-path"), the
+ * count is returned. */
 size_t fs_take_ahead(struct fs *fs, char ***out);
 
 /*
@@ -299,6 +302,7 @@ struct fs_handle {
 	char *path;
 	int writable, dirty;
 	int written;            /* write() or ftruncate() since the last save */
+	int exists;             /* rows rendered to it when it was opened */
 	uint64_t base;
 };
 

@@ -220,9 +220,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	/* Still unsaved (emptied by O_TRUNC and closed without a write):
-	 * saved now; nobody is left to see an error but the log. */
-	if (h)
+	/* Emptied by O_TRUNC and closed without a write: saved now; nobody
+	 * is left to see an error but the log. A save that failed at close
+	 * is not tried again behind the caller's back. */
+	if (h && h->writable && h->dirty && !h->written)
 		fs_handle_save(fs_of(req), h, 0);
 	fs_handle_free(h);
 	fuse_reply_err(req, 0);
@@ -474,10 +475,44 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	fuse_reply_err(req, EROFS);
 }
 
+/* rm of a record file (-o rw) deletes the rows it holds, in one
+ * transaction: a save of the file emptied. */
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct fs *fs = fs_of(req);
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	struct fs_handle *h = NULL;
+	struct stat st;
+	int rc;
+
+	if (!fs->rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (path_of(req, parent, &dir))
+		goto out;
+	fs_join(&path, dir.data, name);
+	rc = fs_stat(fs, path.data, &st);
+	if (!rc && S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	if (!rc)
+		rc = fs_handle_open_write(fs, path.data, 1, &h);
+	if (!rc && !h->exists)
+		rc = -ENOENT;   /* its rows are gone already */
+	if (!rc)
+		rc = fs_handle_save(fs, h, 0);
+	fuse_reply_err(req, -rc);
+out:
+	fs_handle_free(h);
+	buf_release(&dir);
+	buf_release(&path);
+}
+
+/* A folder exists while files are in it: it goes with its last file. */
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
 	(void)parent; (void)name;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? ENOTEMPTY : EROFS);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -540,7 +575,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,

@@ -238,14 +238,16 @@ out:
 	if (!w->failing) {
 		/* The records now describe what those reads saw, or newer. */
 		for (size_t i = 0; i < nahead; i++) {
-			rcache_drop(w->fs->cache, ahead[i]);
-			if (!pins_supersede(w->fs->pins, ahead[i], 1))
-				notify_change(w, ahead[i], 1);
+			const char *path = ahead[i] + 1;
+			int exists = ahead[i][0] == '+';
+			rcache_drop(w->fs->cache, path);
+			if (!pins_supersede(w->fs->pins, path, exists))
+				notify_change(w, path, exists);
 		}
 	} else if (nahead) {
 		/* Retried with the next successful apply: put them back. */
 		for (size_t i = 0; i < nahead; i++)
-			fs_mark_ahead(w->fs, ahead[i]);
+			fs_mark_changed(w->fs, ahead[i] + 1, ahead[i][0] == '+');
 	}
 	for (size_t i = 0; i < nahead; i++)
 		free(ahead[i]);

@@ -6,7 +6,8 @@
 #   - a shell's `cat new > file` (O_TRUNC, write, close);
 #   - python: write + fsync (committed before close), then close;
 #   - vim with backupcopy=yes, nobackup (writes in place);
-#   - truncate -s 0 of a generic row file deletes its row;
+#   - truncate -s 0 of a generic row file deletes its row; rm deletes the
+#     rows of the file (a prayer and its marks);
 #   - refused: text that does not parse, a BOOLEAN set to "maybe" (EINVAL
 #     at close), a save over a row the application changed after the file
 #     was opened (ESTALE), a write to README.txt (EACCES at open).
@@ -104,6 +105,9 @@ PY
 ok "a save over rows the application changed since open fails with ESTALE; the application's change stays"
 
 # --- vim, writing in place --------------------------------------------------
+# (after the mount has shown the application's change: vim would rightly
+# refuse to overwrite a file whose mtime moved while it had it open)
+sleep 0.5
 vim -es -n -u NONE -i NONE -c 'set nobackup nowritebackup backupcopy=yes' \
 	-c '%s/^flagged: 0$/flagged: 1/' -c 'wq' "$M/$F" </dev/null || fail "vim failed to save"
 [ "$(db "SELECT flagged FROM prayer WHERE id = '$ID'")" = 1 ] || fail "vim's save did not update the row"
@@ -115,6 +119,20 @@ n0=$(db "SELECT count(*) FROM app_note")
 truncate -s 0 "$M/tables/app_note/$N" || fail "truncate -s 0 failed"
 [ "$(db "SELECT count(*) FROM app_note")" = $((n0 - 1)) ] || fail "truncating a row file did not delete exactly its row"
 ok "truncate -s 0 of tables/app_note/$N deletes its row"
+
+# --- rm: the rows go ----------------------------------------------------------
+N2=$(db "SELECT max(rowid) FROM app_note").txt
+n0=$(db "SELECT count(*) FROM app_note")
+rm "$M/tables/app_note/$N2" || fail "rm of a row file failed"
+[ "$(db "SELECT count(*) FROM app_note")" = $((n0 - 1)) ] || fail "rm did not delete exactly its row"
+[ ! -e "$M/tables/app_note/$N2" ] || fail "the removed file is still listed"
+P2=$(db "SELECT p.id FROM prayer p WHERE EXISTS (SELECT 1 FROM prayermark m WHERE m.prayer_id = p.id) AND p.id != '$ID' AND typeof(p.id) = 'text' AND p.id GLOB '[a-f0-9]*' LIMIT 1")
+F2=$(cd "$M" && ls prayers/*/*/*"_prayer_$P2.txt")
+rm "$M/$F2" || fail "rm of a prayer file failed"
+[ "$(db "SELECT count(*) FROM prayer WHERE id = '$P2'")" = 0 ] || fail "rm left the prayer"
+[ "$(db "SELECT count(*) FROM prayermark WHERE prayer_id = '$P2'")" = 0 ] || fail "rm left the prayer's marks"
+if rm "$M/README.txt" 2>/dev/null; then fail "rm README.txt succeeded"; fi
+ok "rm deletes a row file's row, a prayer file's prayer and marks; README.txt cannot be removed"
 
 # --- not rows: EACCES at open ------------------------------------------------
 if out=$(echo x 2>&1 >>"$M/README.txt"); then fail "writing README.txt succeeded"; fi
