@@ -56,61 +56,6 @@ extern const char thywill_schema_sql[];
 
 /* --- helpers for readable failure messages ------------------------------- */
 
-/* C-escaped copy of s[0..n) (at most 160 bytes shown). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[6][800];
-	static int next;
-	char *b = bufs[next++ % 6];
-	size_t i, o = 0, lim = n > 160 ? 160 : n;
-
-	for (i = 0; i < lim; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			b[o++] = (char)c;
-		else
-			o += (size_t)snprintf(b + o, 8, "\\x%02x", c);
-	}
-	if (n > lim)
-		o += (size_t)snprintf(b + o, 40, "...(%zu bytes)", n);
-	b[o] = '\0';
-	return b;
-}
-
-static const char *shows(const char *s)
-{
-	return s ? show(s, strlen(s)) : "(null)";
-}
-
-static const char *show_value(const struct value *v)
-{
-	static char bufs[4][900];
-	static int next;
-	char *b = bufs[next++ % 4];
-
-	switch (v->type) {
-	case V_NULL:
-		snprintf(b, 900, "NULL");
-		break;
-	case V_INT:
-		snprintf(b, 900, "integer %" PRId64, v->i);
-		break;
-	case V_REAL:
-		snprintf(b, 900, "real %.17g", v->r);
-		break;
-	case V_TEXT:
-		snprintf(b, 900, "text[%zu] \"%s\"", v->n, show(v->s, v->n));
-		break;
-	case V_BLOB:
-		snprintf(b, 900, "blob[%zu] \"%s\"", v->n, show(v->s, v->n));
-		break;
-	default:
-		snprintf(b, 900, "bad type %d", (int)v->type);
-	}
-	return b;
-}
-
 static const char *kind_name(enum home_kind k)
 {
 	switch (k) {

@@ -8,6 +8,8 @@
  * parser accepts is the canonical name of what it decodes to.
  */
 #include <check.h>
+
+#include "unit.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,57 +30,6 @@
 #define NUL_V ((struct value){ .type = V_NULL })
 
 /* --- helpers for readable failure messages ------------------------------ */
-
-/* C-escaped copy of s[0..n) (at most ~120 bytes shown), in one of a few
- * rotating static buffers so one message can show several. */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[6][600];
-	static int next;
-	char *b = bufs[next++ % 6];
-	size_t i, o = 0, lim = n > 120 ? 120 : n;
-
-	for (i = 0; i < lim; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			b[o++] = (char)c;
-		else
-			o += (size_t)snprintf(b + o, 8, "\\x%02x", c);
-	}
-	if (n > lim)
-		o += (size_t)snprintf(b + o, 40, "...(%zu bytes)", n);
-	b[o] = '\0';
-	return b;
-}
-
-static const char *show_value(const struct value *v)
-{
-	static char bufs[4][700];
-	static int next;
-	char *b = bufs[next++ % 4];
-
-	switch (v->type) {
-	case V_NULL:
-		snprintf(b, 700, "NULL");
-		break;
-	case V_INT:
-		snprintf(b, 700, "integer %" PRId64, v->i);
-		break;
-	case V_REAL:
-		snprintf(b, 700, "real %.17g", v->r);
-		break;
-	case V_TEXT:
-		snprintf(b, 700, "text \"%s\"", show(v->s, v->n));
-		break;
-	case V_BLOB:
-		snprintf(b, 700, "blob \"%s\"", show(v->s, v->n));
-		break;
-	default:
-		snprintf(b, 700, "bad type %d", (int)v->type);
-	}
-	return b;
-}
 
 static const char *result_name(int r)
 {

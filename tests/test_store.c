@@ -50,58 +50,6 @@ static const char *tpath(const char *name)
 
 /* --- helpers for readable failure messages ------------------------------- */
 
-/* C-escaped copy of s[0..n) (at most 120 bytes shown). */
-static const char *show(const char *s, size_t n)
-{
-	static char bufs[6][600];
-	static int next;
-	char *b = bufs[next++ % 6];
-	size_t i, o = 0, lim = n > 120 ? 120 : n;
-
-	if (!s)
-		return "(null pointer)";
-	for (i = 0; i < lim; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			b[o++] = (char)c;
-		else
-			o += (size_t)snprintf(b + o, 8, "\\x%02x", c);
-	}
-	if (n > lim)
-		o += (size_t)snprintf(b + o, 40, "...(%zu bytes)", n);
-	b[o] = '\0';
-	return b;
-}
-
-static const char *show_value(const struct value *v)
-{
-	static char bufs[4][700];
-	static int next;
-	char *b = bufs[next++ % 4];
-
-	switch (v->type) {
-	case V_NULL:
-		snprintf(b, 700, "NULL");
-		break;
-	case V_INT:
-		snprintf(b, 700, "integer %" PRId64, v->i);
-		break;
-	case V_REAL:
-		snprintf(b, 700, "real %.17g (%a)", v->r, v->r);
-		break;
-	case V_TEXT:
-		snprintf(b, 700, "text[%zu] \"%s\"", v->n, show(v->s, v->n));
-		break;
-	case V_BLOB:
-		snprintf(b, 700, "blob[%zu] \"%s\"", v->n, show(v->s, v->n));
-		break;
-	default:
-		snprintf(b, 700, "bad type %d", (int)v->type);
-	}
-	return b;
-}
-
 /* --- helpers for databases ------------------------------------------------ */
 
 static struct store *open_new(const char *name)
@@ -715,18 +663,6 @@ END_TEST
 
 /* --- values --------------------------------------------------------------------- */
 
-static const char *type_sql(enum vtype t)
-{
-	switch (t) {
-	case V_NULL: return "null";
-	case V_INT: return "integer";
-	case V_REAL: return "real";
-	case V_TEXT: return "text";
-	case V_BLOB: return "blob";
-	}
-	return "?";
-}
-
 /* Bit-exact: value_equal, plus a non-NULL pointer for text and blobs. */
 static void expect_value(const struct value *got, const struct value *want,
 			 const char *what, int i)
@@ -819,7 +755,7 @@ START_TEST(test_values)
 		ck_assert_msg(rc == 1, "select value #%d: %d: %s", i, rc, err.data);
 		store_column(sel, 0, &got);
 		store_column(sel, 1, &ty);
-		ck_assert_msg(ty.type == V_TEXT && strcmp(ty.s, type_sql(want.type)) == 0,
+		ck_assert_msg(ty.type == V_TEXT && strcmp(ty.s, value_type_name(want.type)) == 0,
 			      "value #%d (%s) stored as typeof %s", i,
 			      show_value(&want), show_value(&ty));
 		expect_value(&got, &want, "stored", i);
