@@ -271,34 +271,6 @@ struct seed {
 	struct buf bytes;
 };
 
-struct names {
-	char **v;
-	int *type;
-	size_t n, cap;
-};
-
-static int names_add(void *ctx, const char *name, int type)
-{
-	struct names *ns = ctx;
-
-	if (ns->n == ns->cap) {
-		size_t cap = ns->cap ? ns->cap * 2 : 64;
-		char **v = realloc(ns->v, cap * sizeof(*v));
-		int *t = v ? realloc(ns->type, cap * sizeof(*t)) : NULL;
-		if (v)
-			ns->v = v;
-		if (!v || !t)
-			return -ENOMEM;
-		ns->type = t;
-		ns->cap = cap;
-	}
-	ns->v[ns->n] = strdup(name);
-	if (!ns->v[ns->n])
-		return -ENOMEM;
-	ns->type[ns->n++] = type;
-	return 0;
-}
-
 /* Write the batch in one short write transaction. The write lock is
  * taken only now, after the renders: holding it while rendering would
  * starve the application's busy handler. */
@@ -368,9 +340,9 @@ static int seed_file(struct seed *sd, const char *path)
  * every reader gone in rollback-journal mode, ours included. */
 static int seed_dir(struct seed *sd, const char *dir)
 {
-	struct names ns = { 0 };
+	struct tree_entries ns = { 0 };
 	struct buf path = BUF_INIT;
-	int rc = tree_list(sd->r, sd->l, dir, names_add, &ns, sd->err);
+	int rc = tree_list(sd->r, sd->l, dir, tree_collect, &ns, sd->err);
 	int reading = 0;
 
 	if (rc == -ENOENT)
@@ -384,8 +356,8 @@ static int seed_dir(struct seed *sd, const char *dir)
 		buf_reset(&path);
 		if (*dir)
 			buf_addf(&path, "%s/", dir);
-		buf_addstr(&path, ns.v[i]);
-		if (ns.type[i] == TREE_DIR) {
+		buf_addstr(&path, ns.v[i].name);
+		if (ns.v[i].type == TREE_DIR) {
 			if (reading)
 				store_rollback(sd->r);
 			reading = 0;
@@ -408,10 +380,7 @@ static int seed_dir(struct seed *sd, const char *dir)
 	}
 	if (reading)
 		store_rollback(sd->r);
-	for (size_t i = 0; i < ns.n; i++)
-		free(ns.v[i]);
-	free(ns.v);
-	free(ns.type);
+	tree_entries_free(&ns);
 	buf_release(&path);
 	return rc;
 }

@@ -7,15 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
+
 static uint64_t hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return names_hash(s, strlen(s));
 }
 
 void strset_init(struct strset *s)

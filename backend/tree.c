@@ -415,6 +415,35 @@ static int stop_at_first(void *ctx, const char *name, int type)
 	return 1;
 }
 
+int tree_collect(void *ctx, const char *name, int type)
+{
+	struct tree_entries *e = ctx;
+	char *copy;
+
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		struct tree_entry *v = realloc(e->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		e->v = v;
+		e->cap = cap;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	e->v[e->n].name = copy;
+	e->v[e->n++].type = type;
+	return 0;
+}
+
+void tree_entries_free(struct tree_entries *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i].name);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
 int tree_is_dir(struct store *s, const struct layout *l, const char *dir,
 		struct buf *err)
 {

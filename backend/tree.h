@@ -31,6 +31,22 @@ typedef int (*tree_entry_fn)(void *ctx, const char *name, int type);
 int tree_list(struct store *s, const struct layout *l, const char *dir,
 	      tree_entry_fn fn, void *ctx, struct buf *err);
 
+/* A folder's entries held in memory: pass tree_collect as tree_list's fn
+ * and a zeroed struct tree_entries as its ctx; free with tree_entries_free
+ * (which leaves it zeroed, ready again). */
+struct tree_entry {
+	char *name;
+	int type;
+};
+
+struct tree_entries {
+	struct tree_entry *v;
+	size_t n, cap;
+};
+
+int tree_collect(void *ctx, const char *name, int type);
+void tree_entries_free(struct tree_entries *e);
+
 /* 1 if `dir` is a folder of the tree, 0 if not, or a negative errno. */
 int tree_is_dir(struct store *s, const struct layout *l, const char *dir,
 		struct buf *err);

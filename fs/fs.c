@@ -121,9 +121,7 @@ void fs_release(struct fs *fs)
 	inodes_free(fs->inodes);
 	rcache_free(fs->cache);
 	pins_free(fs->pins);
-	for (size_t i = 0; i < fs->nahead; i++)
-		free(fs->ahead[i]);
-	free(fs->ahead);
+	fs_changes_release(&fs->ahead);
 	pthread_mutex_destroy(&fs->ahead_mu);
 	if (fs->wr) {
 		layout_release(&fs->wr_l);
@@ -341,55 +339,58 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st)
 	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
-/* Remember path for the watcher (fs->ahead), as "+path" (it exists) or
- * "-path" (gone). Out of memory: the kernel may keep these bytes until the
- * file next changes; logged. */
+int fs_changes_add(struct fs_changes *c, const char *path, int exists)
+{
+	char *p;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct fs_change *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	c->v[c->n].path = p;
+	c->v[c->n++].exists = exists;
+	return 0;
+}
+
+void fs_changes_clear(struct fs_changes *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].path);
+	c->n = 0;
+}
+
+void fs_changes_release(struct fs_changes *c)
+{
+	fs_changes_clear(c);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
 void fs_mark_changed(struct fs *fs, const char *path, int exists)
 {
-	size_t n = strlen(path);
-	char *p = malloc(n + 2);
-
-	if (p) {
-		p[0] = exists ? '+' : '-';
-		memcpy(p + 1, path, n + 1);
-	}
+	int rc;
 
 	pthread_mutex_lock(&fs->ahead_mu);
-	if (p && fs->nahead == fs->capahead) {
-		size_t cap = fs->capahead ? fs->capahead * 2 : 16;
-		char **v = realloc(fs->ahead, cap * sizeof(*v));
-		if (v) {
-			fs->ahead = v;
-			fs->capahead = cap;
-		}
-	}
-	if (p && fs->nahead < fs->capahead) {
-		fs->ahead[fs->nahead++] = p;
-		p = NULL;
-	} else {
+	rc = fs_changes_add(&fs->ahead, path, exists);
+	pthread_mutex_unlock(&fs->ahead_mu);
+	if (rc)
 		fuse_log(FUSE_LOG_WARNING, "archivefs: out of memory: '%s' may show"
 			 " old bytes until it changes again\n", path);
-	}
-	pthread_mutex_unlock(&fs->ahead_mu);
-	free(p);
 }
 
-void fs_mark_ahead(struct fs *fs, const char *path)
+void fs_take_ahead(struct fs *fs, struct fs_changes *out)
 {
-	fs_mark_changed(fs, path, 1);
-}
-
-size_t fs_take_ahead(struct fs *fs, char ***out)
-{
-	size_t n;
-
 	pthread_mutex_lock(&fs->ahead_mu);
 	*out = fs->ahead;
-	n = fs->nahead;
-	fs->ahead = NULL;
-	fs->nahead = fs->capahead = 0;
+	memset(&fs->ahead, 0, sizeof(fs->ahead));
 	pthread_mutex_unlock(&fs->ahead_mu);
-	return n;
 }
 
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
@@ -422,7 +423,7 @@ int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
 	rc = render(fs, path, &r, &mode, &mtime_ns, &gen, &stale, &ahead);
 	*raced = !rc && rcache_gen(fs->cache) != gen;
 	if (!rc && ahead)
-		fs_mark_ahead(fs, path);
+		fs_mark_changed(fs, path, 1);
 	/*
 	 * Longer bytes than the size the kernel was given (the watcher has
 	 * not applied the commit yet): make the kernel ask for the size
@@ -467,7 +468,7 @@ int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
 		return -ENOMEM;
 	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
 	if (!rc && ahead)
-		fs_mark_ahead(fs, path);   /* stat may lag: see fs->ahead */
+		fs_mark_changed(fs, path, 1);   /* stat may lag: see fs->ahead */
 	if (rc) {
 		fs_handle_free(h);
 		return rc;
@@ -644,28 +645,6 @@ void fs_join(struct buf *out, const char *parent, const char *name)
 	buf_addstr(out, name);
 }
 
-static int dir_add(struct fs_dir *d, const char *name, int type)
-{
-	struct fs_dirent *v;
-
-	if ((d->n & (d->n - 1)) == 0) {   /* 0, 1, 2, 4, 8...: double */
-		v = realloc(d->v, (d->n ? d->n * 2 : 4) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-	}
-	d->v[d->n].name = strdup(name);
-	if (!d->v[d->n].name)
-		return -ENOMEM;
-	d->v[d->n++].type = type;
-	return 0;
-}
-
-static int list_entry(void *ctx, const char *name, int type)
-{
-	return dir_add(ctx, name, type);
-}
-
 int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
@@ -682,11 +661,7 @@ int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out)
 
 static void dir_forget(struct fs_dir *d)
 {
-	for (size_t i = 0; i < d->n; i++)
-		free(d->v[i].name);
-	free(d->v);
-	d->v = NULL;
-	d->n = 0;
+	tree_entries_free(&d->list);
 	d->loaded = 0;
 	free(d->after);
 	d->after = NULL;
@@ -703,7 +678,7 @@ static int dir_load(struct fs *fs, struct fs_dir *d)
 	if (d->loaded)
 		return 0;
 	c = conn_get(fs);
-	rc = tree_list(c->s, &c->l, d->path, list_entry, d, &err);
+	rc = tree_list(c->s, &c->l, d->path, tree_collect, &d->list, &err);
 	conn_put(fs, c);
 	if (rc && rc != -ENOENT)
 		log_error("cannot list", d->path, rc, &err);
@@ -833,14 +808,14 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		return rc < 0 ? rc : 0;
 	}
 	rc = dir_load(fs, d);
-	for (size_t i = (size_t)off - 2; !rc && i < d->n; i++) {
-		const char *name = d->v[i].name;
+	for (size_t i = (size_t)off - 2; !rc && i < d->list.n; i++) {
+		const char *name = d->list.v[i].name;
 		fs_join(&path, d->path, name);
 		if (want_stat) {
 			rc = fs_stat(fs, path.data, &st);
 		} else {
 			stat_init(fs, path.data, &st);
-			st.st_mode = d->v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
+			st.st_mode = d->list.v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
 		}
 		if (!rc)
 			rc = fn(ctx, name, &st, (off_t)i + 3);

@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "layout.h"
 #include "store.h"
+#include "tree.h"
 
 /* ---- inodes.c --------------------------------------------------------- */
 
@@ -140,6 +141,23 @@ size_t pins_expire(struct pins *p, struct pins_released *out, size_t max);
 
 /* ---- fs.c ------------------------------------------------------------- */
 
+/* Files that changed: which, and whether they still exist. */
+struct fs_change {
+	char *path;
+	int exists;
+};
+
+struct fs_changes {
+	struct fs_change *v;
+	size_t n, cap;
+};
+
+/* Append path (copied): 0, or -ENOMEM (nothing appended). */
+int fs_changes_add(struct fs_changes *c, const char *path, int exists);
+/* Free the paths, keep the array for reuse. */
+void fs_changes_clear(struct fs_changes *c);
+void fs_changes_release(struct fs_changes *c);
+
 /* One read-only connection and the layout bound to its schema. */
 struct fs_conn {
 	struct store *s;
@@ -185,8 +203,7 @@ struct fs {
 	 * (a row flipped and back) and would otherwise leave the kernel with
 	 * bytes that are no longer the database's. Guarded by ahead_mu. */
 	pthread_mutex_t ahead_mu;
-	char **ahead;
-	size_t nahead, capahead;
+	struct fs_changes ahead;
 };
 
 /*
@@ -196,11 +213,6 @@ struct fs {
  * bytes of daemon memory and one short read transaction per reply. Else
  * the folder is listed whole (tree_list) at the first readdir.
  */
-struct fs_dirent {
-	char *name;
-	int type;               /* TREE_FILE or TREE_DIR */
-};
-
 struct fs_dir {
 	char *path;
 	/* paging: offset `next` follows the entry (after, after_type) */
@@ -209,8 +221,7 @@ struct fs_dir {
 	off_t next;
 	int paged;              /* 0 not read yet, 1 paging, 2 listed whole */
 	/* listed whole */
-	struct fs_dirent *v;
-	size_t n;
+	struct tree_entries list;
 	int loaded;
 };
 
@@ -274,15 +285,13 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		void *ctx, int want_stat);
 void fs_dir_free(struct fs_dir *d);
 
-/* Add path to fs->ahead (fs_mark_ahead: it exists), for the watcher to
- * drop from caches and tell the kernel about at its next tick. */
-void fs_mark_ahead(struct fs *fs, const char *path);
+/* Add path to fs->ahead, for the watcher to drop from caches and tell
+ * the kernel about at its next tick. Out of memory: logged (the kernel may
+ * keep old bytes until the file changes again). */
 void fs_mark_changed(struct fs *fs, const char *path, int exists);
 
-/* Take the list of files served ahead of the records (fs->ahead): *out
- * gets the array (free each and it; each is "+path" or "-path"), the
- * count is returned. */
-size_t fs_take_ahead(struct fs *fs, char ***out);
+/* Move fs->ahead into *out (released by the caller), leaving it empty. */
+void fs_take_ahead(struct fs *fs, struct fs_changes *out);
 
 /*
  * An open file of a `-o rw` mount. Read-only: the rendering made at open,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "names.h"
 
 struct inode {
 	fuse_ino_t ino;
@@ -32,14 +33,11 @@ struct inodes {
 
 fuse_ino_t inodes_hash(const char *path)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 
 	if (!*path)
 		return FUSE_ROOT_ID;
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
+	h = names_hash(path, strlen(path));
 	if (h <= FUSE_ROOT_ID)   /* 0 is "no inode", 1 the root */
 		h += 2;
 	return h;

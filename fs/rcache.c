@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "names.h"
 
 struct rentry {
 	struct rentry *next;              /* bucket chain */
@@ -45,13 +46,7 @@ struct rcache {
 
 static uint64_t hash_path(const char *p)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return names_hash(p, strlen(p));
 }
 
 struct rcache *rcache_new(size_t cap)

@@ -53,14 +53,8 @@
 #include "fs.h"
 #include "archive.h"
 #include "journal.h"
-#include "tree.h"
 
 #define TICK_NS 100000000L   /* 100 ms */
-
-struct change {
-	char *path;
-	int exists;
-};
 
 struct watch {
 	struct fs *fs;
@@ -78,40 +72,22 @@ struct watch {
 	int failing;              /* the last tick failed: retry, logged once */
 	int seeding;              /* the tree is not recorded yet (journal_seed) */
 
-	struct change *v;         /* collected by journal_apply's callback */
-	size_t n, cap;
-	int nomem;                /* a change could not be recorded */
+	struct fs_changes changed;   /* collected by journal_apply's callback */
+	int nomem;                   /* a change could not be recorded */
 };
 
 static void collect(void *ctx, const char *path, int64_t mtime_ns, int exists)
 {
 	struct watch *w = ctx;
-	struct change *v;
 
 	(void)mtime_ns;   /* read again with the next rendering */
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		v = realloc(w->v, cap * sizeof(*v));
-		if (!v) {
-			w->nomem = 1;
-			return;
-		}
-		w->v = v;
-		w->cap = cap;
-	}
-	w->v[w->n].path = strdup(path);
-	if (!w->v[w->n].path) {
+	if (fs_changes_add(&w->changed, path, exists))
 		w->nomem = 1;
-		return;
-	}
-	w->v[w->n++].exists = exists;
 }
 
 static void changes_clear(struct watch *w)
 {
-	for (size_t i = 0; i < w->n; i++)
-		free(w->v[i].path);
-	w->n = 0;
+	fs_changes_clear(&w->changed);
 	w->nomem = 0;
 }
 
@@ -142,6 +118,7 @@ static void notify_change(struct watch *w, const char *path, int exists)
 		char *slash = strrchr(p.data, '/');
 		const char *dir = slash ? p.data : "";
 		const char *name = slash ? slash + 1 : p.data;
+		struct journal_file jf;
 		int is_dir;
 
 		if (slash)
@@ -149,9 +126,10 @@ static void notify_change(struct watch *w, const char *path, int exists)
 		notify_entry(w, dir, name);
 		if (!*dir)
 			break;
-		/* Go on up while the folder itself is new to the kernel or gone. */
-		is_dir = tree_is_dir(w->s, &w->l, dir, &err);
-		if (is_dir == 1 && inodes_known(w->fs->inodes, inodes_hash(dir)))
+		/* Go on up while the folder itself is new to the kernel or gone
+		 * (the records are current here: one indexed query). */
+		is_dir = journal_lookup(w->s, dir, &jf, &err) == 2;
+		if (is_dir && inodes_known(w->fs->inodes, inodes_hash(dir)))
 			break;
 		buf_reset(&err);
 		buf_truncate(&p, strlen(p.data));
@@ -165,11 +143,13 @@ static void notify_change(struct watch *w, const char *path, int exists)
  * release_pins(). */
 static void publish(struct watch *w, int notify)
 {
-	for (size_t i = 0; i < w->n; i++)
-		rcache_drop(w->fs->cache, w->v[i].path);
-	for (size_t i = 0; i < w->n; i++)
-		if (!pins_supersede(w->fs->pins, w->v[i].path, w->v[i].exists) && notify)
-			notify_change(w, w->v[i].path, w->v[i].exists);
+	const struct fs_changes *c = &w->changed;
+
+	for (size_t i = 0; i < c->n; i++)
+		rcache_drop(w->fs->cache, c->v[i].path);
+	for (size_t i = 0; i < c->n; i++)
+		if (!pins_supersede(w->fs->pins, c->v[i].path, c->v[i].exists) && notify)
+			notify_change(w, c->v[i].path, c->v[i].exists);
 	changes_clear(w);
 }
 
@@ -211,10 +191,10 @@ static void tick(struct watch *w)
 {
 	struct buf err = BUF_INIT;
 	int64_t v;
-	char **ahead;
+	struct fs_changes ahead;
 	/* Taken before looking at the version: what those reads saw was
 	 * committed before, so the apply below covers it. */
-	size_t nahead = fs_take_ahead(w->fs, &ahead);
+	fs_take_ahead(w->fs, &ahead);
 	int rc = store_data_version(w->s, &v, &err);
 
 	release_pins(w);
@@ -237,21 +217,18 @@ static void tick(struct watch *w)
 out:
 	if (!w->failing) {
 		/* The records now describe what those reads saw, or newer. */
-		for (size_t i = 0; i < nahead; i++) {
-			const char *path = ahead[i] + 1;
-			int exists = ahead[i][0] == '+';
-			rcache_drop(w->fs->cache, path);
-			if (!pins_supersede(w->fs->pins, path, exists))
-				notify_change(w, path, exists);
+		for (size_t i = 0; i < ahead.n; i++) {
+			const struct fs_change *c = &ahead.v[i];
+			rcache_drop(w->fs->cache, c->path);
+			if (!pins_supersede(w->fs->pins, c->path, c->exists))
+				notify_change(w, c->path, c->exists);
 		}
-	} else if (nahead) {
+	} else {
 		/* Retried with the next successful apply: put them back. */
-		for (size_t i = 0; i < nahead; i++)
-			fs_mark_changed(w->fs, ahead[i] + 1, ahead[i][0] == '+');
+		for (size_t i = 0; i < ahead.n; i++)
+			fs_mark_changed(w->fs, ahead.v[i].path, ahead.v[i].exists);
 	}
-	for (size_t i = 0; i < nahead; i++)
-		free(ahead[i]);
-	free(ahead);
+	fs_changes_release(&ahead);
 	buf_release(&err);
 }
 
@@ -328,8 +305,7 @@ static void *run(void *arg)
 
 static void watch_free(struct watch *w)
 {
-	changes_clear(w);
-	free(w->v);
+	fs_changes_release(&w->changed);
 	if (w->s) {
 		layout_release(&w->l);
 		store_close(w->s);
