@@ -591,6 +591,26 @@ int journal_record_file(struct store *s, const char *path, const struct buf *byt
 	return rc;
 }
 
+int journal_set_mtime(struct store *s, const char *path, int64_t mtime_ns,
+		      struct buf *err)
+{
+	struct value v[2] = { text_value(path), int_value(mtime_ns) };
+	struct store_stmt *st = NULL;
+	int64_t before = store_total_changes(s);
+	int rc = store_prepare(s, "UPDATE main.archivefs_file SET mtime_ns = ?2"
+			       " WHERE path = ?1", &st, err);
+
+	for (int i = 0; !rc && i < 2; i++)
+		rc = store_bind(st, i + 1, &v[i]);
+	if (!rc)
+		rc = store_step(st, err);
+	if (st)
+		store_finalize(st);
+	if (rc < 0)
+		return rc;
+	return store_total_changes(s) > before ? 1 : 0;
+}
+
 int journal_lookup(struct store *s, const char *path, struct journal_file *f,
 		   struct buf *err)
 {

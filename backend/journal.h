@@ -111,6 +111,15 @@ int journal_lookup(struct store *s, const char *path, struct journal_file *f,
 int journal_record_file(struct store *s, const char *path, const struct buf *bytes,
 			unsigned mode, struct buf *err);
 
+/*
+ * Set the recorded mtime of the file at path (touch -d, rsync -t through
+ * the mount), inside the caller's transaction: 1 when it was recorded, 0
+ * when no record exists (record it first), or a negative errno. The next
+ * change of its bytes sets it again, to the change's time.
+ */
+int journal_set_mtime(struct store *s, const char *path, int64_t mtime_ns,
+		      struct buf *err);
+
 /* One entry of a listing: TREE_FILE (f set) or TREE_DIR (f NULL). Return
  * 0 to go on, 1 to stop here (the entry was not taken), or -errno. */
 typedef int (*journal_list_fn)(void *ctx, const char *name, int type,

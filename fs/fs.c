@@ -70,6 +70,7 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	pthread_cond_init(&fs->cv, NULL);
 	pthread_mutex_init(&fs->ahead_mu, NULL);
 	pthread_mutex_init(&fs->wr_mu, NULL);
+	pthread_mutex_init(&fs->edit_mu, NULL);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->time = *time;
@@ -123,10 +124,8 @@ void fs_release(struct fs *fs)
 	pins_free(fs->pins);
 	fs_changes_release(&fs->ahead);
 	pthread_mutex_destroy(&fs->ahead_mu);
-	if (fs->wr) {
-		layout_release(&fs->wr_l);
-		store_close(fs->wr);
-	}
+	fs_close_writer(fs);
+	pthread_mutex_destroy(&fs->edit_mu);
 	pthread_mutex_destroy(&fs->wr_mu);
 	pthread_cond_destroy(&fs->cv);
 	pthread_mutex_destroy(&fs->mu);
@@ -445,193 +444,13 @@ serve:
 	return rc == -ENOENT ? -ESTALE : rc;
 }
 
-static struct fs_handle *handle_new(void)
+int fs_render(struct fs *fs, const char *path, struct buf *out, unsigned *mode,
+	      int64_t *mtime_ns)
 {
-	struct fs_handle *h = calloc(1, sizeof(*h));
+	int stale, ahead, rc = render(fs, path, out, mode, mtime_ns, NULL, &stale, &ahead);
 
-	if (!h)
-		return NULL;
-	pthread_mutex_init(&h->mu, NULL);
-	buf_init(&h->data);
-	return h;
-}
-
-int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out)
-{
-	struct fs_handle *h = handle_new();
-	unsigned mode;
-	int64_t mtime_ns;
-	int stale, ahead, rc;
-
-	*out = NULL;
-	if (!h)
-		return -ENOMEM;
-	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
 	if (!rc && ahead)
 		fs_mark_changed(fs, path, 1);   /* stat may lag: see fs->ahead */
-	if (rc) {
-		fs_handle_free(h);
-		return rc;
-	}
-	*out = h;
-	return 0;
-}
-
-int fs_handle_open_write(struct fs *fs, const char *path, int trunc,
-			 struct fs_handle **out)
-{
-	struct fs_handle *h;
-	struct home *home;
-	unsigned mode;
-	int64_t mtime_ns;
-	int stale, ahead, rc;
-
-	*out = NULL;
-	if (!fs->wr)
-		return -EROFS;
-	if (layout_classify(&fs->wr_l, path, &home) != PATH_CANONICAL)
-		return -EACCES;
-	h = handle_new();
-	if (!h || !(h->path = strdup(path))) {
-		fs_handle_free(h);
-		return -ENOMEM;
-	}
-	h->writable = 1;
-	rc = render(fs, path, &h->data, &mode, &mtime_ns, NULL, &stale, &ahead);
-	h->exists = !rc;
-	if (rc == -ENOENT)
-		rc = 0;   /* a record file nobody has written yet */
-	if (rc) {
-		fs_handle_free(h);
-		return rc;
-	}
-	h->base = names_hash(h->data.data ? h->data.data : "", h->data.len);
-	if (trunc) {
-		buf_reset(&h->data);
-		h->dirty = 1;   /* closing it empty is a save */
-	}
-	*out = h;
-	return 0;
-}
-
-void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out)
-{
-	pthread_mutex_lock(&h->mu);
-	if (off >= 0 && (size_t)off < h->data.len) {
-		size_t n = h->data.len - (size_t)off;
-		buf_add(out, h->data.data + off, size < n ? size : n);
-	}
-	pthread_mutex_unlock(&h->mu);
-}
-
-/* Files are text of a few megabytes at most: a cap on what a write can
- * grow one to keeps a runaway writer from taking the daemon's memory. */
-#define EDIT_MAX ((size_t)256 << 20)
-
-static int resize(struct fs_handle *h, size_t len)
-{
-	if (len > EDIT_MAX)
-		return -EFBIG;
-	if (len > h->data.len) {
-		buf_grow(&h->data, len - h->data.len);
-		memset(h->data.data + h->data.len, 0, len - h->data.len);
-		h->data.len = len;
-		h->data.data[len] = '\0';
-	} else {
-		buf_truncate(&h->data, len);
-	}
-	return 0;
-}
-
-int fs_handle_write(struct fs_handle *h, off_t off, const char *data, size_t size)
-{
-	int rc = 0;
-
-	if (off < 0)
-		return -EINVAL;
-	pthread_mutex_lock(&h->mu);
-	if ((size_t)off + size > h->data.len)
-		rc = resize(h, (size_t)off + size);
-	if (!rc) {
-		memcpy(h->data.data + off, data, size);
-		h->dirty = h->written = 1;
-	}
-	pthread_mutex_unlock(&h->mu);
-	return rc;
-}
-
-int fs_handle_truncate(struct fs_handle *h, off_t size)
-{
-	int rc;
-
-	if (size < 0)
-		return -EINVAL;
-	pthread_mutex_lock(&h->mu);
-	rc = resize(h, (size_t)size);
-	if (!rc)
-		h->dirty = h->written = 1;
-	pthread_mutex_unlock(&h->mu);
-	return rc;
-}
-
-int fs_handle_save(struct fs *fs, struct fs_handle *h, int only_written)
-{
-	struct buf err = BUF_INIT;
-	struct save_stats st;
-	int rc = 0;
-
-	pthread_mutex_lock(&h->mu);
-	if (h->writable && h->dirty && (h->written || !only_written)) {
-		pthread_mutex_lock(&fs->wr_mu);
-		rc = save_file(fs->wr, &fs->wr_l, h->path,
-			       h->data.data ? h->data.data : "", h->data.len, &h->base,
-			       &st, &err);
-		pthread_mutex_unlock(&fs->wr_mu);
-		if (!rc) {
-			h->dirty = h->written = 0;
-			h->base = st.after;   /* the next save builds on this one */
-			h->exists = st.exists;
-			rcache_drop(fs->cache, h->path);
-			/* The records are updated (save_file); the kernel is told
-			 * by the watcher: never from inside this request, which
-			 * may hold the locks a notification needs. */
-			fs_mark_changed(fs, h->path, st.exists);
-			fuse_log(FUSE_LOG_INFO, "archivefs: saved %s: %ld inserted, %ld"
-				 " updated, %ld deleted\n", h->path, st.inserted,
-				 st.updated, st.deleted);
-		} else {
-			fuse_log(FUSE_LOG_WARNING, "archivefs: save refused (%s): %s\n",
-				 strerror(-rc), err.data);
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-	buf_release(&err);
-	return rc;
-}
-
-void fs_handle_free(struct fs_handle *h)
-{
-	if (!h)
-		return;
-	buf_release(&h->data);
-	free(h->path);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
-}
-
-int fs_open_writer(struct fs *fs, const char *db, struct buf *err)
-{
-	int rc = store_open(db, STORE_RDWR, &fs->wr, err);
-
-	/* A save that returned 0 survives a power cut. */
-	if (!rc)
-		rc = store_exec(fs->wr, "PRAGMA synchronous = FULL", err);
-	if (!rc)
-		rc = layout_bind(&fs->wr_l, store_schema(fs->wr), err);
-	if (rc && fs->wr) {
-		store_close(fs->wr);
-		fs->wr = NULL;
-	}
 	return rc;
 }
 
@@ -645,15 +464,45 @@ void fs_join(struct buf *out, const char *parent, const char *name)
 	buf_addstr(out, name);
 }
 
-int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out)
+/* scratch_list() callback: keep a snapshot of each scratch entry. */
+static int scratch_entry(void *ctx, const char *name, const struct stat *st)
+{
+	struct fs_dir *d = ctx;
+	struct fs_dir_scratch *v;
+
+	if (d->nscratch == d->capscratch) {
+		size_t cap = d->capscratch ? d->capscratch * 2 : 8;
+		v = realloc(d->scratch, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->scratch = v;
+		d->capscratch = cap;
+	}
+	v = &d->scratch[d->nscratch];
+	if (!(v->name = strdup(name)))
+		return -ENOMEM;
+	v->st = *st;
+	d->nscratch++;
+	return 0;
+}
+
+int fs_dir_open(struct fs *fs, const char *path, int is_scratch, struct fs_dir **out)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
+	int rc = 0;
 
-	(void)fs;
 	*out = NULL;
 	if (!d || !(d->path = strdup(path))) {
 		free(d);
 		return -ENOMEM;
+	}
+	/* Scratch entries come first, as they were at opendir. */
+	d->is_scratch = is_scratch;
+	if (fs->scratch)
+		rc = scratch_list(fs->scratch, path, scratch_entry, d);
+	if (rc) {
+		fs_dir_free(d);
+		return rc;
 	}
 	*out = d;
 	return 0;
@@ -754,8 +603,8 @@ static int read_records(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn
 		 * start over and pass over the entries before off. */
 		free(d->after);
 		d->after = NULL;
-		d->next = 2;
-		pg.skip = off - 2;
+		d->next = 2 + (off_t)d->nscratch;
+		pg.skip = off - d->next;
 	}
 	buf_init(&pg.path);
 	pg.c = conn_get(fs);
@@ -796,6 +645,13 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		st.st_mode = S_IFDIR;
 		rc = fn(ctx, off == 0 ? "." : "..", &st, off + 1);
 	}
+	for (; off >= 2 && off < 2 + (off_t)d->nscratch && !rc; off++) {
+		const struct fs_dir_scratch *e = &d->scratch[off - 2];
+		st = e->st;
+		if (!want_stat)
+			st.st_mode &= S_IFMT;
+		rc = fn(ctx, e->name, &st, off + 1);
+	}
 	buf_release(&path);
 	if (rc)
 		return rc < 0 ? rc : 0;
@@ -805,10 +661,14 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		d->paged = fs_live(fs) ? 1 : 2;
 	if (d->paged == 1) {
 		rc = read_records(fs, d, off, fn, ctx, want_stat);
+		if (rc == -ENOENT && (d->is_scratch || d->nscratch))
+			rc = 0;   /* a folder of scratch files only */
 		return rc < 0 ? rc : 0;
 	}
 	rc = dir_load(fs, d);
-	for (size_t i = (size_t)off - 2; !rc && i < d->list.n; i++) {
+	if (rc == -ENOENT && (d->is_scratch || d->nscratch))
+		rc = 0;
+	for (size_t i = (size_t)(off - 2 - (off_t)d->nscratch); !rc && i < d->list.n; i++) {
 		const char *name = d->list.v[i].name;
 		fs_join(&path, d->path, name);
 		if (want_stat) {
@@ -818,7 +678,7 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 			st.st_mode = d->list.v[i].type == TREE_DIR ? S_IFDIR : S_IFREG;
 		}
 		if (!rc)
-			rc = fn(ctx, name, &st, (off_t)i + 3);
+			rc = fn(ctx, name, &st, (off_t)(i + 3 + d->nscratch));
 	}
 	buf_release(&path);
 	return rc < 0 ? rc : 0;
@@ -829,6 +689,9 @@ void fs_dir_free(struct fs_dir *d)
 	if (!d)
 		return;
 	dir_forget(d);
+	for (size_t i = 0; i < d->nscratch; i++)
+		free(d->scratch[i].name);
+	free(d->scratch);
 	free(d->path);
 	free(d);
 }

@@ -12,6 +12,10 @@
  *             until it stops reading, so it sees one version throughout;
  *   fs.c      the mounted filesystem: a pool of read-only store
  *             connections, and stat/read/list of a tree path;
+ *   scratch.c files that live in the mount's memory only (editors'
+ *             swap files, backups, temporaries: -o rw);
+ *   edit.c    open files of a -o rw mount and their saves, renames onto
+ *             record names, refusals kept in .archivefs/;
  *   watch.c   live updates: a thread that applies the change journal
  *             (backend/journal.h) when the application commits, drops
  *             changed files from the cache and tells the kernel;
@@ -69,6 +73,93 @@ size_t inodes_count(struct inodes *t);
 
 /* 1 if the kernel holds a reference on ino (always for the root). */
 int inodes_known(struct inodes *t, fuse_ino_t ino);
+
+/* ---- scratch.c -------------------------------------------------------- */
+
+/* Inode numbers of scratch nodes have this bit; a path's hash never has. */
+#define SCRATCH_INO_BIT ((fuse_ino_t)1 << 63)
+
+static inline int scratch_ino(fuse_ino_t ino)
+{
+	return (ino & SCRATCH_INO_BIT) != 0;
+}
+
+/* What a scratch node is (scratch.c explains each). */
+enum { SCRATCH_FILE, SCRATCH_PENDING, SCRATCH_ALIAS, SCRATCH_DIR, SCRATCH_LINK };
+
+struct scratch;
+
+/* A table of scratch nodes holding at most cap bytes in all. */
+struct scratch *scratch_new(size_t cap);
+void scratch_free(struct scratch *t);
+
+/* Make a node of `kind` named path with len bytes of data (a link's
+ * target), mode bits and owner; ref: the kernel takes a reference (create,
+ * mkdir, symlink). *st (may be NULL) gets its attributes. -EEXIST when a
+ * node has that name, -ENOSPC beyond the cap. */
+int scratch_make(struct scratch *t, const char *path, int kind, mode_t mode,
+		 uid_t uid, gid_t gid, const char *data, size_t len, int ref,
+		 struct stat *st);
+
+/* 1 and *st, *kind (each may be NULL) when a node is named path (ref: the
+ * kernel takes a reference); 0 when none is. */
+int scratch_lookup(struct scratch *t, const char *path, int ref, struct stat *st,
+		   int *kind);
+
+/* The node numbered ino: its attributes, kind and path (an alias: the
+ * record's path). -ESTALE when there is none. Each out may be NULL. */
+int scratch_get(struct scratch *t, fuse_ino_t ino, struct stat *st, int *kind,
+		struct buf *path);
+
+/* 1 if the node's mtime was set by setattr after its last write. */
+int scratch_times_set(struct scratch *t, fuse_ino_t ino);
+
+void scratch_forget(struct scratch *t, fuse_ino_t ino, uint64_t count);
+
+/* An open handle on a file or link node (trunc: empty it first); every
+ * scratch_open is paired with a scratch_close. */
+int scratch_open(struct scratch *t, fuse_ino_t ino, int trunc);
+void scratch_close(struct scratch *t, fuse_ino_t ino);
+
+int scratch_read(struct scratch *t, fuse_ino_t ino, off_t off, size_t size,
+		 struct buf *out);
+int scratch_write(struct scratch *t, fuse_ino_t ino, off_t off, const char *data,
+		  size_t size);
+/* Append all of a node's bytes to out. */
+int scratch_data(struct scratch *t, fuse_ino_t ino, struct buf *out);
+
+/* Set what to_set (FUSE_SET_ATTR_*) names, from attr; *st gets the result. */
+int scratch_setattr(struct scratch *t, fuse_ino_t ino, const struct stat *attr,
+		    int to_set, struct stat *st);
+
+/* Remove the name path (dir: a folder, which must be empty of scratch
+ * nodes). -ENOENT when no node has that name. */
+int scratch_unlink(struct scratch *t, const char *path, int dir);
+
+/* Move the node named from to the name to, replacing a file there
+ * (noreplace: -EEXIST instead). -ENOENT when no node is named from. */
+int scratch_rename(struct scratch *t, const char *from, const char *to,
+		   int noreplace);
+
+/* The node's text was saved as the record file `record`: it loses its
+ * name and its bytes and, while the kernel holds it, stands for that file. */
+int scratch_alias(struct scratch *t, fuse_ino_t ino, const char *record);
+
+/* Set or clear SCRATCH_PENDING on a file node. */
+int scratch_pending(struct scratch *t, fuse_ino_t ino, int pending);
+
+/* Replace the bytes of the file named path, making it when there is none
+ * (status files). */
+int scratch_put(struct scratch *t, const char *path, mode_t mode, uid_t uid,
+		gid_t gid, const char *data, size_t len);
+
+/* Call fn for each node directly in folder dir; stops at fn's non-zero
+ * return, which it returns. */
+typedef int (*scratch_list_fn)(void *ctx, const char *name, const struct stat *st);
+int scratch_list(struct scratch *t, const char *dir, scratch_list_fn fn, void *ctx);
+
+/* 1 if some node lies under folder dir. */
+int scratch_has_children(struct scratch *t, const char *dir);
 
 /* ---- rcache.c --------------------------------------------------------- */
 
@@ -197,6 +288,15 @@ struct fs {
 	struct store *wr;
 	struct layout wr_l;
 	struct fuse_session *se;   /* for notifications from requests; may be NULL */
+	/* -o rw: files in memory only (scratch.c), and under edit_mu the
+	 * bases of saves (the rendering each process last read of a file)
+	 * and the refusals shown in .archivefs/status (edit.c). */
+	struct scratch *scratch;
+	pthread_mutex_t edit_mu;
+	struct fs_base *bases;
+	size_t nbases;
+	struct buf status;
+	unsigned long refusals;
 	/* Files served from a rendering the records do not describe yet (the
 	 * application committed after the watcher's last apply): the watcher
 	 * invalidates them after its next apply, which may find no change
@@ -213,8 +313,18 @@ struct fs {
  * bytes of daemon memory and one short read transaction per reply. Else
  * the folder is listed whole (tree_list) at the first readdir.
  */
+struct fs_dir_scratch {
+	char *name;
+	struct stat st;
+};
+
 struct fs_dir {
 	char *path;
+	/* -o rw: the scratch entries at opendir (offsets 2 .. 2 + n - 1);
+	 * is_scratch: the folder itself is one (it may hold no records) */
+	struct fs_dir_scratch *scratch;
+	size_t nscratch, capscratch;
+	int is_scratch;
 	/* paging: offset `next` follows the entry (after, after_type) */
 	char *after;
 	int after_type;
@@ -261,8 +371,9 @@ int fs_stat(struct fs *fs, const char *path, struct stat *st);
 int fs_read(struct fs *fs, const char *path, off_t off, size_t size,
 	    struct buf *out, int *raced);
 
-/* Open folder `path` for reading; nothing is listed yet. */
-int fs_dir_open(struct fs *fs, const char *path, struct fs_dir **out);
+/* Open folder `path` for reading (is_scratch: a folder made by mkdir);
+ * records are not listed yet, scratch entries are (a few). */
+int fs_dir_open(struct fs *fs, const char *path, int is_scratch, struct fs_dir **out);
 
 /*
  * One entry for fs_dir_read: its name, attributes (with want_stat; else
@@ -293,52 +404,98 @@ void fs_mark_changed(struct fs *fs, const char *path, int exists);
 /* Move fs->ahead into *out (released by the caller), leaving it empty. */
 void fs_take_ahead(struct fs *fs, struct fs_changes *out);
 
+/* Render the file at path (out: its bytes, *mode, *mtime_ns), as a read
+ * serves it. -ENOENT when no row renders to it. */
+int fs_render(struct fs *fs, const char *path, struct buf *out, unsigned *mode,
+	      int64_t *mtime_ns);
+
+/* ---- edit.c ----------------------------------------------------------- */
+
 /*
- * An open file of a `-o rw` mount. Read-only: the rendering made at open,
- * which every read of this handle is served from (the reply sets
- * direct_io, so the kernel's page cache and its idea of the size never
- * mix versions): a reader sees one version from open to close, exactly.
- * Writable: the text being edited (the rendering at open, or empty with
- * O_TRUNC), saved by flush (close) and fsync when written to
- * (fs_handle_save, backend/save.h); `base` is the hash of the rendering
- * the edit started from, so a save over rows someone else changed since
- * is refused with ESTALE. Requests on one handle can run in parallel
- * (the loop is multi-threaded): mu serializes them.
+ * An open file of a `-o rw` mount. Three sorts:
+ *   - read-only on a record file: the rendering made at open, which every
+ *     read of this handle is served from (the reply sets direct_io, so the
+ *     kernel's page cache and its idea of the size never mix versions): a
+ *     reader sees one version from open to close, exactly;
+ *   - writable on a record file: the text being edited (the rendering at
+ *     open, or empty with O_TRUNC), saved by flush (close) and fsync when
+ *     written to; `base` is the rendering the saving process last read
+ *     (fs/EDITING.md), so a save over rows someone else changed since is
+ *     refused with ESTALE;
+ *   - on a scratch node (sino): its bytes live in the node (scratch.c),
+ *     shared by every handle on it; a SCRATCH_PENDING node is saved as its
+ *     record file at flush, and the handle then turns into a writable
+ *     record handle.
+ * Requests on one handle can run in parallel (the loop is multi-threaded):
+ * mu serializes them.
  */
 struct fs_handle {
 	pthread_mutex_t mu;
 	struct buf data;
 	char *path;
+	fuse_ino_t sino;        /* a scratch node's handle */
+	pid_t pid;              /* the process that opened it */
 	int writable, dirty;
 	int written;            /* write() or ftruncate() since the last save */
 	int exists;             /* rows rendered to it when it was opened */
+	int has_base;
 	uint64_t base;
 };
 
-/* Render path into a new read-only handle. -ENOENT when no row renders
- * to it. */
-int fs_handle_open(struct fs *fs, const char *path, struct fs_handle **out);
+/* Render path into a new read-only handle for process pid. -ENOENT when
+ * no row renders to it. */
+int fs_handle_open(struct fs *fs, const char *path, pid_t pid,
+		   struct fs_handle **out);
 /* A writable handle on the record file at path (trunc: start empty).
  * -EACCES when path is not a set of rows (README, schema, orphans). */
-int fs_handle_open_write(struct fs *fs, const char *path, int trunc,
+int fs_handle_open_write(struct fs *fs, const char *path, int trunc, pid_t pid,
 			 struct fs_handle **out);
-void fs_handle_read(struct fs_handle *h, off_t off, size_t size, struct buf *out);
-int fs_handle_write(struct fs_handle *h, off_t off, const char *data, size_t size);
-int fs_handle_truncate(struct fs_handle *h, off_t size);
+/* A handle on scratch node ino (trunc: empty it). */
+int fs_handle_open_scratch(struct fs *fs, fuse_ino_t ino, int trunc, int writable,
+			   pid_t pid, struct fs_handle **out);
+int fs_handle_read(struct fs *fs, struct fs_handle *h, off_t off, size_t size,
+		   struct buf *out);
+int fs_handle_write(struct fs *fs, struct fs_handle *h, off_t off, const char *data,
+		    size_t size);
+int fs_handle_truncate(struct fs *fs, struct fs_handle *h, off_t size);
 /*
  * Save a changed handle: 0 when the rows are committed (durably), else
- * -EINVAL/-ESTALE/-EACCES/-EBUSY/... with the reason logged. flush and
- * fsync pass only_written: the kernel sends flush on every close(2) of a
- * descriptor, and a shell's `> file` closes its first descriptor before
+ * -EINVAL/-ESTALE/-EACCES/-EBUSY/... with the reason logged, written to
+ * .archivefs/status, and the text kept under .archivefs/rejected/. flush
+ * and fsync pass only_written: the kernel sends flush on every close(2) of
+ * a descriptor, and a shell's `> file` closes its first descriptor before
  * anything was written, so a handle only emptied by O_TRUNC is not saved
  * then (it would delete the file's rows) but at the next flush after a
  * write, or at release.
  */
 int fs_handle_save(struct fs *fs, struct fs_handle *h, int only_written);
-void fs_handle_free(struct fs_handle *h);
+void fs_handle_free(struct fs *fs, struct fs_handle *h);
 
-/* Open the read-write connection saves go through (-o rw). */
+/*
+ * rename(2) on a -o rw mount (fs/EDITING.md): a scratch file renamed onto
+ * a record name is a save of its bytes as that file (its error is the
+ * rename's); a record file renamed away leaves a scratch copy under the
+ * new name and its rows where they are; scratch onto scratch is a move.
+ * Renaming between record names, or folders, is refused (EPERM). After a
+ * 0 return, *inval_from / *inval_to say which of the two names the kernel
+ * must look up again (its cached entry now stands for another file).
+ */
+int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags,
+	      pid_t pid, int *inval_from, int *inval_to);
+
+/* Set the mtime of the record file at path (touch, rsync -t): 0, or
+ * -errno. Modes and owners cannot change: fs_check_attr. */
+int fs_set_mtime(struct fs *fs, const char *path, int64_t mtime_ns);
+
+/* A failed save: the reason to the log and .archivefs/status, the text (if
+ * any) kept under .archivefs/rejected/. */
+void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
+		const char *text, size_t len);
+
+/* Open the read-write connection saves go through (-o rw), and the
+ * scratch table. */
 int fs_open_writer(struct fs *fs, const char *db, struct buf *err);
+void fs_close_writer(struct fs *fs);
 
 /* Join parent and name into out (reset first). */
 void fs_join(struct buf *out, const char *parent, const char *name);

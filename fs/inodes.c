@@ -1,7 +1,8 @@
 /*
  * inodes.c - inode numbers and the kernel's lookup counts.
  *
- * An inode number is the 64-bit FNV-1a hash of the node's path, so it is
+ * An inode number is the 64-bit FNV-1a hash of the node's path (top bit
+ * cleared: numbers with it set are scratch files', fs/scratch.c), so it is
  * the same on every mount and no table has to be persisted. The table
  * below only remembers, for inodes the kernel holds (it was told about
  * them by lookup or readdirplus and has not forgotten them), which path
@@ -37,7 +38,8 @@ fuse_ino_t inodes_hash(const char *path)
 
 	if (!*path)
 		return FUSE_ROOT_ID;
-	h = names_hash(path, strlen(path));
+	/* The top bit is left to scratch files (fs/scratch.c). */
+	h = names_hash(path, strlen(path)) & ~SCRATCH_INO_BIT;
 	if (h <= FUSE_ROOT_ID)   /* 0 is "no inode", 1 the root */
 		h += 2;
 	return h;

@@ -12,14 +12,18 @@
  *     served by inode;
  *   - readdirplus always on (not "auto"), cached directory listings;
  *   - the xattr calls reply ENOSYS, the one answer the kernel caches.
- * This cut is read-only: the mount is "ro" and every modifying operation
- * replies EROFS should one get through.
+ * Mounted read-only (the default), every modifying operation replies
+ * EROFS. With -o rw (fs/EDITING.md) opens are real: record files are
+ * edited through handles and saved at close and fsync (edit.c), other
+ * names are scratch files in memory (scratch.c), whose inode numbers
+ * carry SCRATCH_INO_BIT.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "fs.h"
 #include "tree.h"
@@ -46,7 +50,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 /* The path of ino into out; replies the error itself when there is none. */
 static int path_of(fuse_req_t req, fuse_ino_t ino, struct buf *out)
 {
-	int rc = inodes_path(fs_of(req)->inodes, ino, out);
+	struct fs *fs = fs_of(req);
+	int rc = scratch_ino(ino) && fs->scratch ?
+		scratch_get(fs->scratch, ino, NULL, NULL, out) :
+		inodes_path(fs->inodes, ino, out);
 
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -74,6 +81,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.attr_timeout = fs->timeout;
 	e.entry_timeout = fs->timeout;
+	if (fs->scratch && scratch_lookup(fs->scratch, path.data, 1, &e.attr, NULL)) {
+		e.ino = e.attr.st_ino;
+		e.attr_timeout = 0;   /* in memory: asking is cheap, and always right */
+		if (fuse_reply_entry(req, &e) == -ENOENT)
+			scratch_forget(fs->scratch, e.ino, 1);
+		goto out;
+	}
 	rc = fs_stat(fs, path.data, &e.attr);
 	if (rc == -ENOENT) {
 		/* A negative entry: the kernel caches "no such name" too, but
@@ -96,9 +110,19 @@ out:
 	buf_release(&path);
 }
 
+static void forget_one(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (scratch_ino(ino)) {
+		if (fs->scratch)
+			scratch_forget(fs->scratch, ino, nlookup);
+	} else {
+		inodes_forget(fs->inodes, ino, nlookup);
+	}
+}
+
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	inodes_forget(fs_of(req)->inodes, ino, nlookup);
+	forget_one(fs_of(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -108,35 +132,76 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	struct fs *fs = fs_of(req);
 
 	for (size_t i = 0; i < count; i++)
-		inodes_forget(fs->inodes, forgets[i].ino, forgets[i].nlookup);
+		forget_one(fs, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+}
+
+/*
+ * What an inode number stands for: a tree path (a record file or folder,
+ * or the record a scratch alias stands for), or a scratch node (sino set,
+ * st its attributes). Replies the error itself when there is none.
+ */
+struct node {
+	struct buf path;
+	fuse_ino_t sino;
+	int kind;
+	struct stat st;
+};
+
+static int node_of(fuse_req_t req, fuse_ino_t ino, struct node *n)
+{
+	struct fs *fs = fs_of(req);
+	int rc;
+
+	buf_init(&n->path);
+	n->sino = 0;
+	n->kind = -1;
+	if (!scratch_ino(ino) || !fs->scratch)
+		return path_of(req, ino, &n->path);
+	rc = scratch_get(fs->scratch, ino, &n->st, &n->kind, &n->path);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (n->kind != SCRATCH_ALIAS)
+		n->sino = ino;
+	return rc;
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct buf path = BUF_INIT;
+	struct node n;
 	struct stat st;
 	int rc;
 
 	(void)fi;
-	if (path_of(req, ino, &path))
+	if (node_of(req, ino, &n))
 		goto out;
-	rc = fs_stat(fs, path.data, &st);
+	if (n.sino) {
+		fuse_reply_attr(req, &n.st, 0);
+		goto out;
+	}
+	rc = fs_stat(fs, n.path.data, &st);
+	st.st_ino = ino;
 	if (rc)
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 	else
-		fuse_reply_attr(req, &st, fs->timeout);
+		fuse_reply_attr(req, &st, scratch_ino(ino) ? 0 : fs->timeout);
 out:
-	buf_release(&path);
+	buf_release(&n.path);
+}
+
+static pid_t pid_of(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->pid;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct buf path = BUF_INIT;
+	struct node n;
 	struct fs_handle *h;
-	int rc, write = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	int trunc = (fi->flags & O_TRUNC) != 0;
+	int rc, write = (fi->flags & O_ACCMODE) != O_RDONLY || trunc;
 
 	if (write && !fs->rw) {
 		fuse_reply_err(req, EROFS);
@@ -152,10 +217,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 		return;
 	}
-	if (path_of(req, ino, &path))
+	if (node_of(req, ino, &n))
 		goto out;
-	rc = write ? fs_handle_open_write(fs, path.data, (fi->flags & O_TRUNC) != 0, &h)
-		   : fs_handle_open(fs, path.data, &h);
+	if (n.sino)
+		rc = fs_handle_open_scratch(fs, ino, trunc, write, pid_of(req), &h);
+	else if (write)
+		rc = fs_handle_open_write(fs, n.path.data, trunc, pid_of(req), &h);
+	else
+		rc = fs_handle_open(fs, n.path.data, pid_of(req), &h);
 	if (rc) {
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 		goto out;
@@ -164,9 +233,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->direct_io = 1;   /* this handle's bytes only: see struct fs_handle */
 	fi->noflush = !write;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		fs_handle_free(h);   /* interrupted: no release will come */
+		fs_handle_free(fs, h);   /* interrupted: no release will come */
 out:
-	buf_release(&path);
+	buf_release(&n.path);
 }
 
 static struct fs_handle *handle_of(struct fuse_file_info *fi)
@@ -185,7 +254,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_err(req, h ? EBADF : EROFS);
 		return;
 	}
-	rc = fs_handle_write(h, off, buf, size);
+	rc = fs_handle_write(fs_of(req), h, off, buf, size);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -223,9 +292,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	/* Emptied by O_TRUNC and closed without a write: saved now; nobody
 	 * is left to see an error but the log. A save that failed at close
 	 * is not tried again behind the caller's back. */
-	if (h && h->writable && h->dirty && !h->written)
+	if (h && !h->sino && h->writable && h->dirty && !h->written)
 		fs_handle_save(fs_of(req), h, 0);
-	fs_handle_free(h);
+	fs_handle_free(fs_of(req), h);
 	fuse_reply_err(req, 0);
 }
 
@@ -237,8 +306,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc, raced;
 
 	if (fi->fh) {
-		fs_handle_read((struct fs_handle *)(uintptr_t)fi->fh, off, size, &out);
-		fuse_reply_buf(req, out.data, out.len);
+		rc = fs_handle_read(fs, (struct fs_handle *)(uintptr_t)fi->fh, off, size,
+				    &out);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_buf(req, out.data, out.len);
 		goto out;
 	}
 	if (path_of(req, ino, &path))
@@ -258,6 +331,25 @@ out:
 	buf_release(&out);
 }
 
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct node n;
+	struct buf target = BUF_INIT;
+
+	if (node_of(req, ino, &n))
+		goto out;
+	if (!n.sino || n.kind != SCRATCH_LINK)
+		fuse_reply_err(req, EINVAL);
+	else if (scratch_data(fs->scratch, ino, &target))
+		fuse_reply_err(req, ESTALE);
+	else
+		fuse_reply_readlink(req, target.data);
+out:
+	buf_release(&n.path);
+	buf_release(&target);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -267,14 +359,16 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (path_of(req, ino, &path))
 		goto out;
-	rc = fs_dir_open(fs, path.data, &d);
+	rc = fs_dir_open(fs, path.data, scratch_ino(ino), &d);
 	if (rc) {
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 		goto out;
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
-	fi->keep_cache = 1;      /* watch.c invalidates it when it changes */
-	fi->cache_readdir = 1;
+	/* watch.c invalidates a listing when the records change; scratch
+	 * files (-o rw) come and go without it: no listing is kept then. */
+	fi->keep_cache = !fs->rw;
+	fi->cache_readdir = !fs->rw;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		fs_dir_free(d);          /* interrupted: no releasedir will come */
 out:
@@ -314,15 +408,23 @@ static int add_entry(void *ctx, const char *name, const struct stat *st, off_t n
 	/* "." and "..": the kernel takes no reference on them. */
 	if (strcmp(name, ".") && strcmp(name, "..")) {
 		fs_join(&r->path, r->dir, name);
-		rc = inodes_ref(r->fs->inodes, r->path.data, &e.ino);
-		if (rc)
-			return rc;
+		if (scratch_ino(st->st_ino)) {
+			/* as it was at opendir: gone or moved since, skip it */
+			if (!scratch_lookup(r->fs->scratch, r->path.data, 1, &e.attr, NULL))
+				return 0;
+			e.ino = e.attr.st_ino;
+			e.attr_timeout = 0;
+		} else {
+			rc = inodes_ref(r->fs->inodes, r->path.data, &e.ino);
+			if (rc)
+				return rc;
+		}
 	}
 	need = fuse_add_direntry_plus(r->req, r->buf + r->used, r->size - r->used,
 				      name, &e, next);
 	if (need > r->size - r->used) {
 		if (e.ino)
-			inodes_forget(r->fs->inodes, e.ino, 1);
+			forget_one(r->fs, e.ino, 1);
 		return 1;
 	}
 	r->used += need;
@@ -415,68 +517,280 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, ENOSYS);
 }
 
-/* ---- read-only in this cut: everything that would change the tree ---- */
+/* ---- changing the tree (-o rw; EROFS otherwise) ----------------------- */
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/*
+ * Attributes of a record file or folder: its size is its text (a save),
+ * its mtime can be set (touch, rsync -t: recorded in the journal; a
+ * folder's only to what it is), its mode and owner are the layout's and
+ * the mount's, so setting them to what they are succeeds and anything
+ * else is EPERM. atime always equals mtime.
+ */
+static int setattr_record(struct fs *fs, const char *path, const struct stat *attr,
+			  int to_set, struct fs_handle *h, pid_t pid, struct stat *st)
+{
+	struct fs_handle *own = NULL;
+	struct timespec now;
+	int64_t mtime_ns;
+	int rc = fs_stat(fs, path, st);
+
+	if (rc)
+		return rc;
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    (attr->st_mode & 07777) != (st->st_mode & 07777))
+		return -EPERM;
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st->st_uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st->st_gid))
+		return -EPERM;
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			mtime_ns = ts_ns(&now);
+		} else {
+			mtime_ns = ts_ns(&attr->st_mtim);
+		}
+		if (S_ISDIR(st->st_mode)) {
+			if (mtime_ns != ts_ns(&st->st_mtim))
+				return -EPERM;   /* a folder's time is the tree's */
+		} else if (mtime_ns != ts_ns(&st->st_mtim)) {
+			rc = fs_set_mtime(fs, path, mtime_ns);
+			if (rc)
+				return rc;
+		}
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (S_ISDIR(st->st_mode))
+			return -EISDIR;
+		if (!h || !h->writable) {
+			/* truncate(2) by name: a save of its own. */
+			rc = fs_handle_open_write(fs, path, 0, pid, &own);
+			if (rc)
+				return rc;
+			h = own;
+		}
+		rc = fs_handle_truncate(fs, h, attr->st_size);
+		if (!rc && own)
+			rc = fs_handle_save(fs, own, 0);
+		fs_handle_free(fs, own);
+		if (rc)
+			return rc;
+	}
+	rc = fs_stat(fs, path, st);
+	if (!rc && h && h->writable && (to_set & FUSE_SET_ATTR_SIZE)) {
+		st->st_size = attr->st_size;   /* the open handle's text */
+		st->st_blocks = (st->st_size + 511) / 512;
+	}
+	return rc;
+}
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_handle *h = handle_of(fi), *own = NULL;
-	struct buf path = BUF_INIT;
+	struct fs_handle *h = handle_of(fi);
+	struct node n;
 	struct stat st;
 	int rc;
 
-	/* Only a size change, for now (ftruncate, truncate, O_TRUNC without
-	 * atomic_o_trunc); modes, owners and times come with the rest of
-	 * editing (fs/EDITING.md). */
-	if (!fs->rw || to_set != FUSE_SET_ATTR_SIZE) {
+	if (!fs->rw) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (path_of(req, ino, &path))
+	if (node_of(req, ino, &n))
 		goto out;
-	if (!h || !h->writable) {
-		/* truncate(2) by name: a save of its own. */
-		rc = fs_handle_open_write(fs, path.data, 0, &own);
-		if (rc) {
-			fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
-			goto out;
+	if (n.sino) {
+		rc = 0;
+		if ((to_set & FUSE_SET_ATTR_SIZE) && h && h->sino == ino) {
+			/* ftruncate: the handle learns it was written */
+			rc = fs_handle_truncate(fs, h, attr->st_size);
+			to_set &= ~FUSE_SET_ATTR_SIZE;
 		}
-		h = own;
+		if (!rc)
+			rc = scratch_setattr(fs->scratch, ino, attr, to_set, &st);
+	} else {
+		rc = setattr_record(fs, n.path.data, attr, to_set, h, pid_of(req), &st);
+		st.st_ino = ino;
 	}
-	rc = fs_handle_truncate(h, attr->st_size);
-	if (!rc && own)
-		rc = fs_handle_save(fs, own, 0);
-	if (!rc)
-		rc = fs_stat(fs, path.data, &st);
-	if (rc) {
+	if (rc)
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
+	else
+		fuse_reply_attr(req, &st, 0);   /* a save may render other bytes */
+out:
+	buf_release(&n.path);
+}
+
+/*
+ * The path of a new name in folder parent, for create, mknod, mkdir and
+ * symlink; replies the error itself: EROFS when mounted read-only,
+ * ENAMETOOLONG, EEXIST when a record file or folder has that name.
+ */
+static int new_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    struct buf *path)
+{
+	struct fs *fs = fs_of(req);
+	struct buf dir = BUF_INIT;
+	struct stat st;
+	int rc = -EROFS;
+
+	if (fs->rw && !(rc = path_of(req, parent, &dir))) {
+		if (strlen(name) > 255)
+			rc = -ENAMETOOLONG;
+		else if (fs_join(path, dir.data, name), !fs_stat(fs, path->data, &st) ||
+			 scratch_lookup(fs->scratch, path->data, 0, NULL, NULL))
+			rc = -EEXIST;
+		if (rc)
+			fuse_reply_err(req, -rc);
+	} else if (rc == -EROFS) {
+		fuse_reply_err(req, EROFS);
+	}
+	buf_release(&dir);
+	return rc;
+}
+
+/* The kind of file a new regular file at path is: a pending record file
+ * (its text becomes rows at close) or a scratch file; -EACCES for the
+ * names of files that are not rows (README, schema, orphans). *mode is
+ * set for a record file. */
+static int new_file_kind(struct fs *fs, const char *path, mode_t *mode)
+{
+	struct home *home;
+
+	switch (layout_classify(&fs->wr_l, path, &home)) {
+	case PATH_CANONICAL:
+		*mode = layout_file_mode(home) & 07777;
+		return SCRATCH_PENDING;
+	case PATH_NONE:
+		return SCRATCH_FILE;
+	default:
+		return -EACCES;
+	}
+}
+
+static void reply_new(fuse_req_t req, struct fs *fs, const struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = st->st_ino;
+	e.attr = *st;
+	e.entry_timeout = fs->timeout;
+	if (fi) {
+		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+			fs_handle_free(fs, handle_of(fi));
+			scratch_forget(fs->scratch, e.ino, 1);
+		}
+	} else if (fuse_reply_entry(req, &e) == -ENOENT) {
+		scratch_forget(fs->scratch, e.ino, 1);
+	}
+}
+
+/* create and mknod of a regular file: fi for create (opened), else NULL */
+static void make_file(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct buf path = BUF_INIT;
+	struct fs_handle *h = NULL;
+	struct stat st;
+	int kind, rc;
+
+	if (new_name(req, parent, name, &path))
+		goto out;
+	mode &= 07777;
+	kind = new_file_kind(fs, path.data, &mode);
+	rc = kind < 0 ? kind : scratch_make(fs->scratch, path.data, kind, mode, ctx->uid,
+					    ctx->gid, NULL, 0, 1, &st);
+	if (!rc && fi) {
+		rc = fs_handle_open_scratch(fs, st.st_ino, 0, 1, ctx->pid, &h);
+		if (rc) {
+			scratch_unlink(fs->scratch, path.data, 0);
+			scratch_forget(fs->scratch, st.st_ino, 1);
+		}
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
 		goto out;
 	}
-	st.st_size = attr->st_size;
-	st.st_blocks = (st.st_size + 511) / 512;
-	/* Attributes are not cached: the save may render other bytes. */
-	fuse_reply_attr(req, &st, 0);
+	if (fi) {
+		fi->fh = (uint64_t)(uintptr_t)h;
+		fi->direct_io = 1;
+	}
+	reply_new(req, fs, &st, fi);
 out:
-	fs_handle_free(own);
 	buf_release(&path);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	make_file(req, parent, name, mode, fi);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	(void)parent; (void)name; (void)mode; (void)rdev;
-	fuse_reply_err(req, EROFS);
+	(void)rdev;
+	if (fs_of(req)->rw && !S_ISREG(mode))
+		fuse_reply_err(req, EPERM);   /* no devices, fifos or sockets */
+	else
+		make_file(req, parent, name, mode, NULL);
 }
 
+/* A folder made by mkdir is a scratch folder until records land in it. */
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent; (void)name; (void)mode;
-	fuse_reply_err(req, EROFS);
+	struct fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int rc;
+
+	if (new_name(req, parent, name, &path))
+		goto out;
+	rc = scratch_make(fs->scratch, path.data, SCRATCH_DIR, mode & 07777, ctx->uid,
+			  ctx->gid, NULL, 0, 1, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_new(req, fs, &st, NULL);
+out:
+	buf_release(&path);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct buf path = BUF_INIT;
+	struct stat st;
+	mode_t mode = 0;
+	int rc;
+
+	if (new_name(req, parent, name, &path))
+		goto out;
+	/* emacs' .#name locks; a record name cannot be a link */
+	rc = new_file_kind(fs, path.data, &mode) == SCRATCH_FILE ? 0 : -EPERM;
+	if (!rc)
+		rc = scratch_make(fs->scratch, path.data, SCRATCH_LINK, 0777, ctx->uid,
+				  ctx->gid, link, strlen(link), 1, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_new(req, fs, &st, NULL);
+out:
+	buf_release(&path);
 }
 
 /* rm of a record file (-o rw) deletes the rows it holds, in one
- * transaction: a save of the file emptied. */
+ * transaction: a save of the file emptied. A scratch file just goes. */
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
@@ -492,63 +806,107 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (path_of(req, parent, &dir))
 		goto out;
 	fs_join(&path, dir.data, name);
+	rc = scratch_unlink(fs->scratch, path.data, 0);
+	if (rc != -ENOENT)
+		goto reply;
 	rc = fs_stat(fs, path.data, &st);
 	if (!rc && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
 	if (!rc)
-		rc = fs_handle_open_write(fs, path.data, 1, &h);
+		rc = fs_handle_open_write(fs, path.data, 1, pid_of(req), &h);
 	if (!rc && !h->exists)
 		rc = -ENOENT;   /* its rows are gone already */
 	if (!rc)
 		rc = fs_handle_save(fs, h, 0);
+reply:
 	fuse_reply_err(req, -rc);
 out:
-	fs_handle_free(h);
+	fs_handle_free(fs, h);
 	buf_release(&dir);
 	buf_release(&path);
 }
 
-/* A folder exists while files are in it: it goes with its last file. */
+/* A record folder exists while files are in it: it goes with its last
+ * file. A scratch folder goes when nothing is in it. */
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent; (void)name;
-	fuse_reply_err(req, fs_of(req)->rw ? ENOTEMPTY : EROFS);
-}
+	struct fs *fs = fs_of(req);
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	struct stat st;
+	int rc;
 
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
-{
-	(void)link; (void)parent; (void)name;
-	fuse_reply_err(req, EROFS);
+	if (!fs->rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (path_of(req, parent, &dir))
+		goto out;
+	fs_join(&path, dir.data, name);
+	rc = fs_stat(fs, path.data, &st);
+	if (!rc)
+		rc = S_ISDIR(st.st_mode) ? -ENOTEMPTY : -ENOTDIR;
+	else if (rc == -ENOENT)
+		rc = scratch_unlink(fs->scratch, path.data, 1);
+	fuse_reply_err(req, -rc);
+out:
+	buf_release(&dir);
+	buf_release(&path);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
-	fuse_reply_err(req, EROFS);
+	struct fs *fs = fs_of(req);
+	struct buf dir = BUF_INIT, newdir = BUF_INIT, from = BUF_INIT, to = BUF_INIT;
+	int rc, inval_from, inval_to;
+
+	if (!fs->rw) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (path_of(req, parent, &dir) || path_of(req, newparent, &newdir))
+		goto out;
+	if (strlen(newname) > 255) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		goto out;
+	}
+	fs_join(&from, dir.data, name);
+	fs_join(&to, newdir.data, newname);
+	rc = fs_rename(fs, from.data, to.data, flags, pid_of(req), &inval_from,
+		       &inval_to);
+	fuse_reply_err(req, -rc);
+	/*
+	 * The kernel moved its entry for `name`, with the inode it stood
+	 * for, to `newname`; here a record file stays where its rows are
+	 * and a saved scratch file became that record. Make it look both
+	 * names up again: after the reply, when the rename has let go of the
+	 * folders' locks this notification takes.
+	 */
+	if (!rc && fs->se && inval_to)
+		fuse_lowlevel_notify_inval_entry(fs->se, newparent, newname,
+						 strlen(newname));
+	if (!rc && fs->se && inval_from)
+		fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+out:
+	buf_release(&dir);
+	buf_release(&newdir);
+	buf_release(&from);
+	buf_release(&to);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
 	(void)ino; (void)newparent; (void)newname;
-	fuse_reply_err(req, EROFS);
-}
-
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent; (void)name; (void)mode; (void)fi;
-	fuse_reply_err(req, EROFS);
+	/* A file is where its rows render it: no second name. */
+	fuse_reply_err(req, fs_of(req)->rw ? EPERM : EROFS);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			 off_t length, struct fuse_file_info *fi)
 {
 	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, fs_of(req)->rw ? EOPNOTSUPP : EROFS);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
@@ -562,6 +920,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.flush = op_flush,
 	.fsync = op_fsync,
 	.read = op_read,
+	.readlink = op_readlink,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
