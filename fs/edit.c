@@ -154,6 +154,24 @@ static void utc_now(char *out, size_t size)
 	snprintf(out + n, size - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
+/* The errno a refusal reaches the editor with, by name. */
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case ESTALE: return "ESTALE";
+	case EACCES: return "EACCES";
+	case EBUSY: return "EBUSY";
+	case ENOSPC: return "ENOSPC";
+	case EIO: return "EIO";
+	case ENOMEM: return "ENOMEM";
+	case EROFS: return "EROFS";
+	case EFBIG: return "EFBIG";
+	case EPERM: return "EPERM";
+	default: return "error";
+	}
+}
+
 /* Make the folders of a scratch path (all but its last part). */
 static void make_folders(struct fs *fs, const char *path, mode_t mode)
 {
@@ -186,8 +204,14 @@ void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 		krc = scratch_make(fs->scratch, kept.data, SCRATCH_FILE, 0600, fs->uid,
 				   fs->gid, text, len, 0, NULL);
 	}
-	buf_addf(&line, "%s %s: %s: %s\n", when, path, strerror(-rc),
-		 why->len ? why->data : "refused");
+	/* "<time> EINVAL <path>: line L, column C: <reason>" */
+	buf_addf(&line, "%s %s ", when, errno_name(-rc));
+	if (!why->len)
+		buf_addf(&line, "%s: %s\n", path, strerror(-rc));
+	else if (strncmp(why->data, path, strlen(path)))
+		buf_addf(&line, "%s: %s\n", path, why->data);
+	else
+		buf_addf(&line, "%s\n", why->data);
 	if (len && !krc)
 		buf_addf(&line, "  the text is kept in %s\n", kept.data);
 	else if (len)
@@ -212,6 +236,9 @@ void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 			    fs->status.data, fs->status.len);
 	}
 	pthread_mutex_unlock(&fs->edit_mu);
+	/* The kernel may hold "no such file" for these names (someone looked
+	 * before the first refusal): the watcher drops that at its next tick. */
+	fs_mark_changed(fs, STATUS_DIR, 1);
 	buf_release(&kept);
 	buf_release(&line);
 }

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 pkgs=(gcc clang meson ninja-build pkg-config libsqlite3-dev sqlite3 check
-      libfuse3-dev fuse3 rsync python3)
+      libfuse3-dev fuse3 rsync python3
+      # the editors and tools the editing tests drive (tests/mount_tools.sh)
+      vim nano tmux perl emacs-nox)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
