@@ -591,6 +591,18 @@ int journal_record_file(struct store *s, const char *path, const struct buf *byt
 	return rc;
 }
 
+int journal_current(struct store *s, const char *path, struct journal_file *f,
+		    struct buf *err)
+{
+	int rc = run1(s, "SELECT 1 FROM main.archivefs_journal LIMIT 1", NULL, NULL,
+		      NULL, err);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;   /* changes not applied yet */
+	rc = journal_lookup(s, path, f, err);
+	return rc < 0 ? rc : rc == 1;
+}
+
 int journal_set_mtime(struct store *s, const char *path, int64_t mtime_ns,
 		      struct buf *err)
 {

@@ -112,6 +112,15 @@ int journal_record_file(struct store *s, const char *path, const struct buf *byt
 			unsigned mode, struct buf *err);
 
 /*
+ * Like journal_lookup() for a file, but 1 only when the record is known to
+ * describe the file's bytes now: no journal row is waiting to be applied
+ * (every change since the records were written has been). 0 otherwise.
+ * Run it inside the transaction whose view it should describe.
+ */
+int journal_current(struct store *s, const char *path, struct journal_file *f,
+		    struct buf *err);
+
+/*
  * Set the recorded mtime of the file at path (touch -d, rsync -t through
  * the mount), inside the caller's transaction: 1 when it was recorded, 0
  * when no record exists (record it first), or a negative errno. The next

@@ -426,11 +426,12 @@ static const char *type_problem(const struct store_col *c, const struct value *v
 /* After applying: every row the text adds or changes reads back with its
  * values, every row it removes is gone. */
 static int check_back(struct store *s, const struct home *h, const char *path,
-		      struct side *nw, struct side *old, const unsigned char *did,
-		      const struct layout *l, struct save_stats *st, struct buf *err)
+		      const char *text, size_t len, struct side *nw, struct side *old,
+		      const unsigned char *did, const struct layout *l,
+		      struct save_stats *st, struct buf *err)
 {
 	struct buf now = BUF_INIT;
-	struct side back = { 0 };
+	struct side parsed = { 0 }, *back = &parsed;
 	unsigned mode = 0;
 	int rc = archive_render_file(s, l, path, &now, &mode, err);
 
@@ -440,13 +441,19 @@ static int check_back(struct store *s, const struct home *h, const char *path,
 	st->after = names_hash(now.data ? now.data : "", now.len);
 	if (!rc && journal_installed(s) == 1)
 		rc = journal_record_file(s, path, st->exists ? &now : NULL, mode, err);
-	if (!rc)
-		rc = side_load(s, h, path, now.data ? now.data : "", now.len, 0, &back, err);
+	/* The usual case: the file renders back exactly as the text was
+	 * written. Then it holds exactly the rows the text does, and the text's
+	 * own parse is the rendering's: no second parse. */
+	if (!rc && now.len == len && !memcmp(now.data, text, len))
+		back = nw;
+	else if (!rc)
+		rc = side_load(s, h, path, now.data ? now.data : "", now.len, 0, &parsed, err);
+
 	for (size_t i = 0; !rc && i < nw->n; i++) {
 		const struct rec *x = &nw->v[i], *y;
 		if (!did[i])
 			continue;
-		y = side_find(&back, x);
+		y = side_find(back, x);
 		if (!y) {
 			rc = at(err, path, x->r->line, 1);
 			buf_addf(err, "this %s row would not be in this file any more"
@@ -477,26 +484,43 @@ static int check_back(struct store *s, const struct home *h, const char *path,
 		}
 	}
 	for (size_t i = 0; !rc && i < old->n; i++) {
-		if (!old->v[i].matched && side_find(&back, &old->v[i])) {
+		if (!old->v[i].matched && side_find(back, &old->v[i])) {
 			rc = -EIO;
 			buf_addf(err, "%s: a removed %s row is still there", path,
 				 old->v[i].t->name);
 		}
 	}
-	side_release(&back);
+	side_release(&parsed);
 	buf_release(&now);
 	return rc;
 }
 
+/* The current rendering of path into cur: the caller's hint when the
+ * records prove it current, else rendered. */
+static int current(struct store *s, const struct layout *l, const char *path,
+		   const struct buf *hint, struct buf *cur, struct buf *err)
+{
+	struct journal_file jf;
+	unsigned mode;
+
+	if (hint && journal_installed(s) == 1 &&
+	    journal_current(s, path, &jf, err) == 1 &&
+	    jf.size == (int64_t)hint->len && jf.hash == names_hash(hint->data, hint->len)) {
+		buf_add(cur, hint->data, hint->len);
+		return 0;
+	}
+	buf_reset(err);
+	return archive_render_file(s, l, path, cur, &mode, err);
+}
+
 int save_file(struct store *s, const struct layout *l, const char *path,
 	      const char *text, size_t len, const uint64_t *base,
-	      struct save_stats *st, struct buf *err)
+	      const struct buf *hint, struct save_stats *st, struct buf *err)
 {
 	struct home *h = NULL;
 	struct side nw = { 0 }, old = { 0 };
 	struct buf cur = BUF_INIT;
 	unsigned char *did = NULL;
-	unsigned mode;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -509,7 +533,7 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 		rc = store_begin(s, 1, err);
 	if (rc)
 		goto out;
-	rc = archive_render_file(s, l, path, &cur, &mode, err);
+	rc = current(s, l, path, hint, &cur, err);
 	if (rc == -ENOENT)
 		rc = 0;   /* a new file */
 	if (!rc && base && names_hash(cur.data ? cur.data : "", cur.len) != *base) {
@@ -544,7 +568,7 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 		st->deleted++;
 	}
 	if (!rc)
-		rc = check_back(s, h, path, &nw, &old, did, l, st, err);
+		rc = check_back(s, h, path, text, len, &nw, &old, did, l, st, err);
 	if (!rc)
 		rc = store_commit(s, err);
 	if (rc)

@@ -49,9 +49,14 @@ struct save_stats {
  * Save `len` bytes of `text` as the record file at `path` (a tree path).
  * base: the names_hash() of the rendering the writer started from, or
  * NULL to save against whatever the file holds now. s must be read-write.
+ *
+ * hint (may be NULL): a rendering of the file the caller has at hand (a
+ * render cache). It is used instead of rendering the file again only when
+ * the change journal's record proves it current (journal_current(): same
+ * hash and size, nothing waiting to be applied); else it is ignored.
  */
 int save_file(struct store *s, const struct layout *l, const char *path,
 	      const char *text, size_t len, const uint64_t *base,
-	      struct save_stats *st, struct buf *err);
+	      const struct buf *hint, struct save_stats *st, struct buf *err);
 
 #endif

@@ -108,7 +108,7 @@ static void edit(struct fx *f, const char *from, const char *to)
 static int save(struct fx *f, const char *path, struct save_stats *st)
 {
 	buf_reset(&f->err);
-	return save_file(f->s, &f->l, path, f->text.data, f->text.len, NULL, st,
+	return save_file(f->s, &f->l, path, f->text.data, f->text.len, NULL, NULL, st,
 			 &f->err);
 }
 
@@ -309,7 +309,7 @@ START_TEST(test_stale_base)
 	edit(&f, "| Pray for p1\n", "| Pray for p1 and all\n");
 	{
 		uint64_t before = content(&f);
-		int rc = save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, &st, &f.err);
+		int rc = save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, NULL, &st, &f.err);
 		ck_assert_int_eq(rc, -ESTALE);
 		ck_assert_uint_eq(content(&f), before);
 	}
@@ -318,7 +318,7 @@ START_TEST(test_stale_base)
 	base = names_hash(f.text.data, f.text.len);
 	edit(&f, "| Pray for p1\n", "| Pray for p1 and all\n");
 	buf_reset(&f.err);
-	ck_assert_msg(save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, &st,
+	ck_assert_msg(save_file(f.s, &f.l, P1, f.text.data, f.text.len, &base, NULL, &st,
 				&f.err) == 0, "%s", f.err.data);
 	check_q(&f, "SELECT text FROM prayer WHERE id = 'p1'", "Pray for p1 and all");
 	fx_close(&f);
