@@ -495,6 +495,60 @@ static int check_back(struct store *s, const struct home *h, const char *path,
 	return rc;
 }
 
+/*
+ * Where a text differs from the file's current rendering, widened to whole
+ * records: bytes [a, old_end) of the rendering and [a, text_end) of the
+ * text, lines [first_line, end_line) of the text. A record is a "[table]"
+ * line and the lines up to the next one (no other line starts with '[':
+ * field names that would are quoted), and records outside the region are
+ * byte for byte the rendering's, so they hold the same rows: only the
+ * region's rows are compared. An edit of one field of a prayer with a
+ * thousand marks compares one row, not a thousand.
+ */
+struct region {
+	size_t a, old_end, text_end;
+	long first_line, end_line;
+};
+
+static int record_start(const char *s, size_t i)
+{
+	return s[i] == '[' && (i == 0 || s[i - 1] == '\n');
+}
+
+static long lines_before(const char *s, size_t end)
+{
+	long n = 1;
+
+	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + end - p))); p++)
+		n++;
+	return n;
+}
+
+static void changed_region(const char *o, size_t olen, const char *t, size_t tlen,
+			   struct region *r)
+{
+	size_t n = olen < tlen ? olen : tlen, p = 0, q = 0, e;
+
+	while (p < n && o[p] == t[p])
+		p++;
+	while (q < n - p && o[olen - 1 - q] == t[tlen - 1 - q])
+		q++;
+	/* back to the start of the record p is in (0: the title lines) */
+	r->a = p;
+	while (r->a > 0 && !(r->a < olen && record_start(o, r->a)))
+		r->a--;
+	/* on to the first record wholly inside the common end */
+	for (e = olen - q; e < olen; e++) {
+		size_t te = e + tlen - olen;
+		if (record_start(o, e) && (te == 0 || t[te - 1] == '\n'))
+			break;
+	}
+	r->old_end = e;
+	r->text_end = e + tlen - olen;
+	r->first_line = lines_before(t, r->a);
+	r->end_line = lines_before(t, r->text_end);
+}
+
 /* The current rendering of path into cur: the caller's hint when the
  * records prove it current, else rendered. */
 static int current(struct store *s, const struct layout *l, const char *path,
@@ -520,6 +574,7 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 	struct home *h = NULL;
 	struct side nw = { 0 }, old = { 0 };
 	struct buf cur = BUF_INIT;
+	struct region reg;
 	unsigned char *did = NULL;
 	int rc;
 
@@ -541,12 +596,19 @@ int save_file(struct store *s, const struct layout *l, const char *path,
 			 " or the application): nothing saved", path);
 		rc = -ESTALE;
 	}
-	if (!rc)
-		rc = side_load(s, h, path, cur.data ? cur.data : "", cur.len, 0, &old, err);
+	if (!rc) {
+		changed_region(cur.data, cur.len, text, len, &reg);
+		rc = side_load(s, h, path, cur.data + reg.a, reg.old_end - reg.a, 0, &old, err);
+	}
 	if (!rc && !(did = calloc(nw.n ? nw.n : 1, 1)))
 		rc = -ENOMEM;
 	for (size_t i = 0; !rc && i < nw.n; i++) {
-		struct rec *x = &nw.v[i], *y = side_find(&old, x);
+		struct rec *x = &nw.v[i], *y;
+		if (x->r->line < reg.first_line || x->r->line >= reg.end_line) {
+			st->unchanged++;   /* its lines are the file's, as they were */
+			continue;
+		}
+		y = side_find(&old, x);
 		if (y) {
 			y->matched = 1;
 			if (!differs(x, y)) {

@@ -351,6 +351,108 @@ START_TEST(test_table_without_key)
 }
 END_TEST
 
+
+/* Delete the lines of the record starting "[prayermark]\nid: <id>\n". */
+static void cut_mark(struct fx *f, const char *id, struct buf *cut)
+{
+	struct buf head = BUF_INIT, out = BUF_INIT;
+	char *m, *next;
+
+	buf_addf(&head, "[prayermark]\nid: %s\n", id);
+	m = strstr(f->text.data, head.data);
+	ck_assert_msg(m != NULL, "no mark %s in:\n%s", id, f->text.data);
+	next = strstr(m + 1, "\n[");
+	next = next ? next + 1 : f->text.data + f->text.len;
+	if (cut) {
+		buf_reset(cut);
+		buf_add(cut, m, (size_t)(next - m));
+	}
+	buf_add(&out, f->text.data, (size_t)(m - f->text.data));
+	buf_addstr(&out, next);
+	buf_release(&f->text);
+	f->text = out;
+	buf_release(&head);
+}
+
+/*
+ * A prayer with 20 marks: only the records an edit touches are compared
+ * (save.c's changed region), so edits at the start, in the middle, at the
+ * end, in two places at once, a record moved, and a key made to collide
+ * with an untouched record must each change exactly the rows they name.
+ */
+START_TEST(test_edits_among_many_rows)
+{
+	struct fx f;
+	struct save_stats st;
+	struct buf sql = BUF_INIT, moved = BUF_INIT;
+
+	fx_open(&f);
+	for (int i = 1; i <= 20; i++) {
+		buf_reset(&sql);
+		buf_addf(&sql, "INSERT INTO prayermark(id, username, prayer_id, created_at)"
+			 " VALUES ('k%02d', 'bob', 'p2', '2024-03-07 10:%02d:00')", i, i);
+		ck_assert_int_eq(store_exec(f.s, sql.data, &f.err), 0);
+	}
+#define P2 "prayers/2024/03/2024_03_06_prayer_p2.txt"
+	/* the middle */
+	render(&f, P2);
+	edit(&f, "id: k10\nusername: bob", "id: k10\nusername: ann");
+	ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.updated, 1);
+	ck_assert_int_eq(st.inserted + st.deleted, 0);
+	ck_assert_int_eq(st.unchanged, 20);
+	check_q(&f, "SELECT group_concat(id) FROM prayermark WHERE username = 'ann'", "k10");
+	/* the title comment only: no row */
+	render(&f, P2);
+	edit(&f, "# ", "# edited: ");
+	ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.updated + st.inserted + st.deleted, 0);
+	/* the first and the last mark at once */
+	render(&f, P2);
+	edit(&f, "id: k01\nusername: bob", "id: k01\nusername: ann");
+	edit(&f, "id: k20\nusername: bob", "id: k20\nusername: ann");
+	ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.updated, 2);
+	check_q(&f, "SELECT group_concat(id) FROM (SELECT id FROM prayermark"
+		" WHERE username = 'ann' ORDER BY id)", "k01,k10,k20");
+	/* removing the first and the last */
+	render(&f, P2);
+	cut_mark(&f, "k01", NULL);
+	cut_mark(&f, "k20", NULL);
+	ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.deleted, 2);
+	ck_assert_int_eq(st.updated + st.inserted, 0);
+	check_q(&f, "SELECT count(*) || min(id) || max(id) FROM prayermark"
+		" WHERE prayer_id = 'p2'", "18k02k19");
+	/* a record moved to the end: the same rows */
+	render(&f, P2);
+	{
+		uint64_t before = content(&f);
+		cut_mark(&f, "k05", &moved);
+		buf_add(&f.text, moved.data, moved.len);
+		ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+		ck_assert_int_eq(st.updated + st.inserted + st.deleted, 0);
+		ck_assert_uint_eq(content(&f), before);
+	}
+	/* a key made equal to an untouched record's: refused */
+	render(&f, P2);
+	edit(&f, "id: k10\n", "id: k15\n");
+	refused(&f, P2, -EINVAL, "a second prayermark row with the same key");
+	/* a new mark between two */
+	render(&f, P2);
+	edit(&f, "[prayermark]\nid: k12\n", "[prayermark]\nid: k11b\nusername: ann\n"
+	     "prayer_id: p2\ncreated_at: 2024-03-07 10:11:30\ntext_file_path: NULL\n\n"
+	     "[prayermark]\nid: k12\n");
+	ck_assert_msg(save(&f, P2, &st) == 0, "%s", f.err.data);
+	ck_assert_int_eq(st.inserted, 1);
+	ck_assert_int_eq(st.updated + st.deleted, 0);
+	check_q(&f, "SELECT created_at FROM prayermark WHERE id = 'k11b'", "2024-03-07 10:11:30");
+	buf_release(&sql);
+	buf_release(&moved);
+	fx_close(&f);
+}
+END_TEST
+
 static Suite *save_suite(void)
 {
 	Suite *s = suite_create("save");
@@ -362,6 +464,7 @@ static Suite *save_suite(void)
 	tcase_add_test(tc, test_refusals_change_nothing);
 	tcase_add_test(tc, test_stale_base);
 	tcase_add_test(tc, test_table_without_key);
+	tcase_add_test(tc, test_edits_among_many_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }
