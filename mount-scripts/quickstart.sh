@@ -48,6 +48,10 @@ Things to try:
   grep -rl 'surgery' $mnt | head
   diff -r $mnt $tree && echo identical
   fusermount3 -u $mnt                     # unmount
+  $af mount $db $mnt -o rw      # mount for editing, then:
+  f=\$(ls $mnt/prayers/2024/03/*.txt | head -1); sed -i 's/^flagged: 0\$/flagged: 1/' "\$f"
+  sqlite3 $db "SELECT id, flagged FROM prayer WHERE flagged = 1 LIMIT 3"   # the row changed
+  vim "\$f"                                # :w saves rows; bad text is refused (cat $mnt/.archivefs/status)
   ls $tree $tree/prayers/2024/03 | head
   less "\$(ls $tree/prayers/2024/03/*.txt | head -1)"
   grep -rl 'surgery' $tree | head
