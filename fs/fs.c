@@ -540,6 +540,15 @@ static int dir_load(struct fs *fs, struct fs_dir *d)
 	return 0;
 }
 
+/* Is name among d's scratch entries (listed first)? */
+static int dir_has_scratch(const struct fs_dir *d, const char *name)
+{
+	for (size_t i = 0; i < d->nscratch; i++)
+		if (!strcmp(d->scratch[i].name, name))
+			return 1;
+	return 0;
+}
+
 /* Paging through the records (journal_list) for fs_dir_read. */
 struct page {
 	struct fs *fs;
@@ -564,6 +573,8 @@ static int page_entry(void *ctx, const char *name, int type,
 
 	if (pg->skip > 0) {
 		pg->skip--;
+	} else if (dir_has_scratch(d, name)) {
+		/* listed already: a folder made by mkdir that rows now fill */
 	} else {
 		fs_join(&pg->path, d->path, name);
 		stat_init(pg->fs, pg->path.data, &st);
@@ -670,6 +681,8 @@ int fs_dir_read(struct fs *fs, struct fs_dir *d, off_t off, fs_dirent_fn fn,
 		rc = 0;
 	for (size_t i = (size_t)(off - 2 - (off_t)d->nscratch); !rc && i < d->list.n; i++) {
 		const char *name = d->list.v[i].name;
+		if (dir_has_scratch(d, name))
+			continue;
 		fs_join(&path, d->path, name);
 		if (want_stat) {
 			rc = fs_stat(fs, path.data, &st);

@@ -167,6 +167,61 @@ settle
 grep -q '^display_name: newcomer$' "$M/users/2022_03_users.txt" || fail "the new file does not read back"
 ok "a new file in the right folder inserts its row"
 
+# A new prayer in a month that has none yet: mkdir -p, then the file.
+snap
+pick
+NEW=feedfacefeedfacefeedfacefeedface
+python3 - "$F" "$T/newprayer" "$NEW" <<'PY'
+import re, sys
+src, dst, new = sys.argv[1:4]
+text = open(src).read()
+first = text.index('\n[prayer]\n')
+rest = text.find('\n[', first + 1)
+rec = text[first + 1: rest + 1 if rest > 0 else len(text)]
+rec = re.sub(r'(?m)^id: .*$', 'id: ' + new, rec, count=1)
+rec = re.sub(r'(?m)^created_at: .*$', 'created_at: 2027-01-05 10:00:00', rec, count=1)
+open(dst, 'w').write(rec)
+PY
+mkdir -p "$M/prayers/2027/01" || fail "mkdir -p of a new month"
+cp "$T/newprayer" "$M/prayers/2027/01/2027_01_05_prayer_$NEW.txt" || fail "creating a prayer file"
+[ "$(db "SELECT created_at FROM prayer WHERE id = '$NEW'")" = "2027-01-05 10:00:00" ] ||
+	fail "the new prayer is not in the database"
+[ "$(changed)" = 1 ] || fail "the new prayer file changed more than its row"
+settle
+[ "$(ls "$M/prayers/2027")" = 01 ] || fail "prayers/2027 lists: $(ls "$M/prayers/2027")"
+[ "$(ls "$M/prayers/2027/01")" = "2027_01_05_prayer_$NEW.txt" ] || fail "prayers/2027/01 lists: $(ls "$M/prayers/2027/01")"
+rmdir "$M/prayers/2027/01" 2>/dev/null && fail "rmdir of a folder holding a record file succeeded"
+ok "mkdir -p of a new month and a new prayer file in it: its row is inserted, each name listed once"
+
+# A busy database: the application holds the write lock past the save's
+# busy timeout (5 s): EBUSY at close, nothing changed, the text kept.
+pick; snap
+r0=$({ find "$M/.archivefs/rejected" -type f 2>/dev/null || true; } | wc -l)
+python3 - "$F" "$DB" <<'PY' || fail "EBUSY case"
+import errno, sqlite3, sys, threading, time
+path, db = sys.argv[1:3]
+text = open(path).read()
+app = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+app.execute("BEGIN IMMEDIATE")
+threading.Timer(7.0, lambda: app.execute("ROLLBACK")).start()
+f = open(path, 'w')
+f.write(text.replace('\nflagged: 0\n', '\nflagged: 1\n'))
+t0 = time.time()
+try:
+    f.close()
+    sys.exit('close returned 0 while the database was locked')
+except OSError as e:
+    assert e.errno == errno.EBUSY, errno.errorcode[e.errno]
+assert time.time() - t0 < 6.9, 'the save waited for the lock to go'
+PY
+sleep 1
+[ "$(flagged)" = 0 ] || fail "EBUSY: the row changed"
+[ "$(changed)" = 0 ] || fail "EBUSY: the database changed"
+r1=$({ find "$M/.archivefs/rejected" -type f 2>/dev/null || true; } | wc -l)
+[ "$r1" = $((r0 + 1)) ] || fail "EBUSY: the text was not kept"
+grep -q "EBUSY ${F#$M/}" "$M/.archivefs/status" || fail "EBUSY: no status line"
+ok "a database locked past the busy timeout: EBUSY at close, nothing changed, the text kept"
+
 # --- touch, chmod, chown -----------------------------------------------------
 pick
 touch -d '2020-05-06 07:08:09' "$F" || fail "touch -d failed"
