@@ -29,7 +29,7 @@ expect_refused() {
 	out=$(cat "$T/stderr.last")
 	grep -qF -- "$pattern" <<<"$out" || fail "$what: error does not name '$pattern': $out"
 	[ ! -e "$T/new.db" ] || fail "$what: a failed import left $T/new.db behind"
-	ls "$T" | grep -q 'archivefs-import' && fail "$what: temporary database left behind"
+	ls "$T" | grep 'archivefs-import' >/dev/null && fail "$what: temporary database left behind"
 	cp "$T/base.db" "$T/existing.db"
 	sum=$(file_sum "$T/existing.db")
 	if af import "$T/bad" "$T/existing.db" --quiet; then fail "$what: import into an existing database succeeded"; fi

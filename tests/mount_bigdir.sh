@@ -33,7 +33,7 @@ cmp -s "$T/want" "$T/got" || { diff "$T/want" "$T/got" | head >&2; fail "the mou
 [ "$(LC_ALL=C sort -u "$T/got" | wc -l)" = "$N" ] || fail "an entry is listed twice"
 ok "ls -f lists all $N entries once, the names archivefs ls gives"
 echo "# daemon RSS: $before kB before listing, $after kB after"
-if ldd "$ARCHIVEFS" | grep -q 'libasan'; then
+if ldd "$ARCHIVEFS" | grep 'libasan' >/dev/null; then
 	echo "# memory check skipped: a sanitizer build"
 else
 	[ $((after - before)) -lt 15000 ] || fail "the daemon grew by $((after - before)) kB listing one folder"

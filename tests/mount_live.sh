@@ -53,7 +53,7 @@ mount_fs
 wait_live
 [ -f "$M/$P" ] || fail "$P is not in the mount"
 snapshot >"$T/s0"
-! awk '$1 + 0 == 0' "$T/s0" | grep -q . || fail "an mtime is 0"
+! awk '$1 + 0 == 0' "$T/s0" | grep . >/dev/null || fail "an mtime is 0"
 cat "$M/$P" >/dev/null               # its pages are in the kernel's cache now
 old_mtime=$(stat -c %Y "$M/$P")
 ok "mounted read-write-journaled, $(wc -l <"$T/s0") nodes, no mtime 0"
@@ -69,7 +69,7 @@ size=$(stat -c %s "$T/p.expected")
 cmp -s "$M/$P" "$T/p.expected" || fail "$P differs from what archivefs cat renders"
 [ "$(stat -c %Y "$M/$P")" != "$old_mtime" ] || fail "$P kept its mtime $old_mtime after an UPDATE"
 [ "$(stat -c %Y "$M/$P")" -ge "$old_mtime" ] || fail "$P's mtime went back in time"
-ls -l "$M/$(dirname "$P")" | grep -q " $size .*$(basename "$P")" || fail "ls -l does not show the new size"
+ls -l "$M/$(dirname "$P")" | grep " $size .*$(basename "$P")" >/dev/null || fail "ls -l does not show the new size"
 snapshot >"$T/s1"
 diff <(grep -vF " $P" "$T/s0") <(grep -vF " $P" "$T/s1") >&2 || fail "other files' mtimes or sizes changed"
 ok "UPDATE: cat, stat size and mtime, ls -l show it within 1 s; no other file changed"
@@ -83,8 +83,8 @@ app "CREATE TEMP TABLE t AS SELECT * FROM prayer WHERE id = '$ID';
                   text = 'A prayer that arrived while mounted.';
      INSERT INTO prayer SELECT * FROM t;"
 new_visible() {
-	ls "$M/prayers" | grep -qx 2026 && ls "$M/prayers/2026" | grep -qx 07 &&
-		ls "$M/prayers/2026/07" | grep -qxF "$(basename "$N")"
+	ls "$M/prayers" | grep -x 2026 >/dev/null && ls "$M/prayers/2026" | grep -x 07 >/dev/null &&
+		ls "$M/prayers/2026/07" | grep -xF "$(basename "$N")" >/dev/null
 }
 within_1s "the new file and its folders in ls" new_visible
 af cat "$DB" "$N" | cmp -s - "$M/$N" || fail "$N differs from what archivefs cat renders"
@@ -93,7 +93,7 @@ ok "INSERT in a new month: prayers/2026/07 and the file appear in ls within 1 s"
 # --- (c) DELETE it: gone, and its now empty folders too ------------------
 app "DELETE FROM prayer WHERE id = 'live0001'"
 new_gone() {
-	! ls "$M/prayers" | grep -qx 2026 && [ ! -e "$M/$N" ] && ! ls "$M/prayers/2026" >/dev/null 2>&1
+	! ls "$M/prayers" | grep -x 2026 >/dev/null && [ ! -e "$M/$N" ] && ! ls "$M/prayers/2026" >/dev/null 2>&1
 }
 within_1s "the deleted file and its folders gone" new_gone
 ok "DELETE: the file and its empty folders are gone within 1 s"

@@ -65,7 +65,7 @@ pick; snap
 vim -N -es -n -u NONE -i NONE -c 'set backupskip=' \
 	-c '%s/^flagged: 0$/flagged: 1/' -c 'wq' "$F" </dev/null || fail "vim failed to save"
 expect_flagged vim
-ls -a "$(dirname "$F")" | grep -qE '^4913$|~$' && fail "vim's 4913 or backup is left"
+ls -a "$(dirname "$F")" | grep -E '^4913$|~$' >/dev/null && fail "vim's 4913 or backup is left"
 ok "vim, default save (4913 probe, rename to name~, write, fsync, unlink): one row updated"
 
 if command -v emacs >/dev/null; then
@@ -77,7 +77,7 @@ if command -v emacs >/dev/null; then
 		{ cat "$T/emacs.err" >&2; fail "emacs failed to save"; }
 	expect_flagged emacs
 	cmp -s "$F~" "$T/emacs-before" || fail "emacs' backup does not hold the old text"
-	af ls "$DB" "$(dirname "${F#$M/}")" | grep -q '~' && fail "the backup reached the database"
+	af ls "$DB" "$(dirname "${F#$M/}")" | grep '~' >/dev/null && fail "the backup reached the database"
 	ok "emacs --batch, first save (lock link, rename to name~, write): one row updated, name~ is a scratch file with the old text"
 else
 	echo "# emacs is not installed: its check is skipped"
@@ -139,7 +139,7 @@ tmux -S "$TMUX_SOCK" send-keys 'flagged: 0' Enter; sleep 0.2
 tmux -S "$TMUX_SOCK" send-keys 'flagged: 1' Enter; sleep 0.2
 tmux -S "$TMUX_SOCK" send-keys 'a'; sleep 0.2
 tmux -S "$TMUX_SOCK" send-keys C-s; sleep 0.5
-tmux -S "$TMUX_SOCK" capture-pane -p | grep -q 'Wrote' ||
+tmux -S "$TMUX_SOCK" capture-pane -p | grep 'Wrote' >/dev/null ||
 	{ tmux -S "$TMUX_SOCK" capture-pane -p >&2; fail "nano did not write"; }
 tmux -S "$TMUX_SOCK" send-keys C-x; sleep 0.3
 expect_flagged nano
@@ -248,9 +248,9 @@ printf 'abcdef' >"$D/sedAbC123" && truncate -s 3 "$D/sedAbC123"
 mv "$D/.x.swp" "$D/.x.swo" && [ "$(cat "$D/.x.swo")" = swap ] || fail "renaming a scratch file"
 mkdir "$D/tmpdir" && echo in >"$D/tmpdir/f" || fail "a scratch folder"
 rmdir "$D/tmpdir" 2>/dev/null && fail "rmdir of a non-empty scratch folder succeeded"
-ls -a "$D" | grep -qx '.x.swo' || fail "scratch files are not listed"
+ls -a "$D" | grep -x '.x.swo' >/dev/null || fail "scratch files are not listed"
 [ "$(changed)" = 0 ] || fail "scratch files changed the database"
-af ls "$DB" "${D#$M/}" | grep -qE 'swo|4913|~|#|sedAbC' && fail "a scratch file is in the tree"
+af ls "$DB" "${D#$M/}" | grep -E 'swo|4913|~|#|sedAbC' >/dev/null && fail "a scratch file is in the tree"
 rm "$D/.x.swo" "$D/4913" "$D/x.txt~" "$D/#x.txt#" "$D/.#x.txt" "$D/sedAbC123" "$D/tmpdir/f"
 rmdir "$D/tmpdir" || fail "rmdir of an empty scratch folder"
 [ "$(ls -a "$D" | grep -cvE '^\.\.?$|\.txt$')" = 0 ] || fail "scratch files are left: $(ls -a "$D")"
