@@ -290,11 +290,14 @@ static int cmd_export(int argc, char **argv)
 	rc = export_run(s, &l, pos[1], &o, &st, &err);
 	layout_release(&l);
 	store_close(s);
+	char retimed[48] = "";
+	if (st.retimed)
+		snprintf(retimed, sizeof(retimed), ", %ld retimed", st.retimed);
 	if (!quiet || rc)
 		fprintf(rc ? stderr : stdout,
 			"%ld written, %ld unchanged%s, %ld pruned, %ld failed: %ld files,"
 			" %ld rows, %.1f MB in %.2f s\n",
-			st.written, st.unchanged, "", st.pruned, st.failed, st.files,
+			st.written, st.unchanged, retimed, st.pruned, st.failed, st.files,
 			st.rows, (double)st.bytes / 1e6, progress_now() - t0);
 	if (rc)
 		return fail("export", &err);

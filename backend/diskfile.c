@@ -72,8 +72,25 @@ static int read_umask(void)
 	return m;
 }
 
+static void to_timespec(int64_t ns, struct timespec ts[2])
+{
+	ts[0].tv_sec = (time_t)(ns / 1000000000);
+	ts[0].tv_nsec = (long)(ns % 1000000000);
+	ts[1] = ts[0];
+}
+
+int diskfile_set_mtime(int root, const char *path, int64_t mtime_ns, struct buf *err)
+{
+	struct timespec ts[2];
+
+	to_timespec(mtime_ns, ts);
+	if (utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return sys_fail(err, "cannot set the time of", path);
+	return 0;
+}
+
 int diskfile_replace(int root, const char *path, const char *data, size_t len,
-		     unsigned mode, int flags, struct buf *err)
+		     unsigned mode, int64_t mtime_ns, int flags, struct buf *err)
 {
 	static unsigned long counter;
 	static pid_t pid;   /* a benign race: every thread finds the same */
@@ -106,6 +123,14 @@ int diskfile_replace(int root, const char *path, const char *data, size_t len,
 	if (write_all(fd, data, len) < 0) {
 		rc = sys_fail(err, "cannot write", path);
 		goto unlink;
+	}
+	if (mtime_ns > 0) {
+		struct timespec ts[2];
+		to_timespec(mtime_ns, ts);
+		if (futimens(fd, ts) < 0) {
+			rc = sys_fail(err, "cannot set the time of", path);
+			goto unlink;
+		}
 	}
 	if ((flags & DISKFILE_FSYNC) && fsync(fd) < 0) {
 		rc = sys_fail(err, "cannot fsync", path);
@@ -183,7 +208,7 @@ int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err)
 }
 
 int diskfile_same(int root, const char *path, const char *data, size_t len,
-		  unsigned mode, struct buf *err)
+		  unsigned mode, int64_t mtime_ns, struct buf *err)
 {
 	struct stat st;
 	char chunk[65536];
@@ -222,6 +247,8 @@ int diskfile_same(int root, const char *path, const char *data, size_t len,
 		}
 		off += (size_t)n;
 	}
+	if (mtime_ns > 0 && (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != mtime_ns)
+		rc = DISKFILE_SAME_BUT_TIME;
 out:
 	close(fd);
 	return rc;

@@ -14,6 +14,7 @@
 #define ARCHIVEFS_DISKFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -22,8 +23,13 @@
 /* Flags for diskfile_replace(). */
 #define DISKFILE_FSYNC 1   /* fsync the file before the rename */
 
+/* mtime_ns > 0: the file gets that mtime (and atime) before the rename;
+ * 0: the time of writing. */
 int diskfile_replace(int root, const char *path, const char *data, size_t len,
-		     unsigned mode, int flags, struct buf *err);
+		     unsigned mode, int64_t mtime_ns, int flags, struct buf *err);
+
+/* Set the mtime and atime of the file at `path` (not following a symlink). */
+int diskfile_set_mtime(int root, const char *path, int64_t mtime_ns, struct buf *err);
 
 /*
  * Make `path` a folder with exactly `mode`: create it (1), or fix the mode
@@ -38,10 +44,12 @@ int diskfile_mkdirs(int root, const char *path, unsigned mode, struct buf *err);
 /*
  * Compare the file at `path` with data[0..len) and `mode`: 1 if it exists
  * with exactly these bytes and permission bits, 0 if not (missing,
- * different), negative errno if it could not be read.
+ * different), negative errno if it could not be read. With mtime_ns > 0,
+ * a file that is the same but for its mtime gives DISKFILE_SAME_BUT_TIME.
  */
+#define DISKFILE_SAME_BUT_TIME 2
 int diskfile_same(int root, const char *path, const char *data, size_t len,
-		  unsigned mode, struct buf *err);
+		  unsigned mode, int64_t mtime_ns, struct buf *err);
 
 /* Read the whole file at `path` into out (reset first). */
 int diskfile_read(int root, const char *path, struct buf *out, struct buf *err);

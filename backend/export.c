@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "journal.h"
+#include "names.h"
 #include "diskfile.h"
 #include "dirwalk.h"
 #include "progress.h"
@@ -39,6 +41,7 @@ struct job {
 	char *data;
 	size_t len;
 	unsigned mode;
+	int64_t mtime_ns;       /* the recorded mtime, or 0 */
 };
 
 struct export_ctx {
@@ -61,6 +64,9 @@ struct export_ctx {
 	struct progress prog;
 	int first_rc;
 	struct buf tmp;
+	struct store *s;          /* the renderer's: file records */
+	int journal;              /* the change journal is installed */
+	struct buf jerr;
 };
 
 /* Remember the folder of `path` as changed. */
@@ -136,13 +142,22 @@ static int write_one(struct export_ctx *x, const struct job *j, struct buf *err)
 	if (rc == 1)
 		rc = 0;   /* a folder made by this run holds only what we wrote */
 	else if (!rc)
-		rc = diskfile_same(x->root, j->path, j->data, j->len, j->mode, err);
+		rc = diskfile_same(x->root, j->path, j->data, j->len, j->mode, j->mtime_ns,
+				   err);
 	if (rc == 1) {
 		x->st->unchanged++;
 		return 0;
 	}
+	if (rc == DISKFILE_SAME_BUT_TIME) {
+		rc = diskfile_set_mtime(x->root, j->path, j->mtime_ns, err);
+		if (!rc) {
+			x->st->retimed++;
+			return 0;
+		}
+	}
 	if (rc == 0) {
-		rc = diskfile_replace(x->root, j->path, j->data, j->len, j->mode, 0, err);
+		rc = diskfile_replace(x->root, j->path, j->data, j->len, j->mode,
+				      j->mtime_ns, 0, err);
 		if (!rc) {
 			x->st->written++;
 			mark_dirty(x, j->path);
@@ -215,6 +230,16 @@ static int emit(void *ctx, const struct archive_file *f, struct buf *err)
 	memcpy(j->data, f->data, f->len);
 	j->len = f->len;
 	j->mode = f->mode;
+	j->mtime_ns = 0;
+	if (x->journal) {
+		/* The time its bytes last changed, when the records describe
+		 * these bytes (a change not applied yet: the time of writing). */
+		struct journal_file jf;
+		buf_reset(&x->jerr);
+		if (journal_lookup(x->s, f->path, &jf, &x->jerr) == 1 &&
+		    jf.hash == names_hash(f->data, f->len) && jf.size == (int64_t)f->len)
+			j->mtime_ns = jf.mtime_ns;
+	}
 	pthread_mutex_lock(&x->mu);
 	while (x->queued && x->queued + f->len > QUEUE_BYTES && !x->stop)
 		pthread_cond_wait(&x->room, &x->mu);
@@ -298,6 +323,9 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	x.l = l;
 	x.o = o;
 	x.st = stats;
+	x.s = s;
+	x.journal = journal_installed(s) == 1;
+	buf_init(&x.jerr);
 	strset_init(&x.paths);
 	strset_init(&x.dirs);
 	strset_init(&x.dirty);
@@ -368,5 +396,6 @@ out:
 	strset_release(&x.dirty);
 	strset_release(&x.fresh);
 	buf_release(&x.tmp);
+	buf_release(&x.jerr);
 	return rc;
 }

@@ -4,7 +4,11 @@
  * Only files whose bytes (or mode) differ are rewritten, each atomically
  * (diskfile_replace); the run ends with one syncfs() of the target's
  * filesystem and an fsync of every folder it changed, so when export
- * returns 0 everything it wrote is durable. With `prune`, files that no
+ * returns 0 everything it wrote is durable. When the change journal is
+ * installed (backend/journal.h), files get the mtime recorded for their
+ * bytes, as the mount shows them (a file whose bytes the records do not
+ * describe yet keeps the time of writing); a file with the right bytes
+ * and another mtime only has its time set. With `prune`, files that no
  * row renders to (and stale temporary files) are removed.
  */
 #ifndef ARCHIVEFS_EXPORT_H
@@ -23,6 +27,7 @@ struct export_stats {
 	long files;        /* files the database renders to */
 	long written;      /* of which rewritten */
 	long unchanged;
+	long retimed;      /* same bytes, mtime set to the recorded one */
 	long failed;       /* could not be written (errors in err) */
 	long pruned;
 	long rows;

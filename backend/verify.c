@@ -45,7 +45,7 @@ static int check_file(void *ctx, const struct archive_file *f, struct buf *err)
 	(void)err;
 	x->r->rendered++;
 	strset_add(&x->paths, f->path);
-	rc = diskfile_same(x->root, f->path, f->data, f->len, f->mode, NULL);
+	rc = diskfile_same(x->root, f->path, f->data, f->len, f->mode, 0, NULL);
 	if (rc == 1) {
 		x->r->matching++;
 		return 0;
