@@ -244,6 +244,31 @@ void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 }
 
 /*
+ * A save is on disk in the sync folder, durably, before it returns. The
+ * rows are committed already: a folder that cannot be written (a full
+ * disk) does not fail the save; it is logged and the watcher heals the
+ * folder with a whole pass once it can (fs->sync_lost).
+ */
+static void sync_saved(struct fs *fs, const char *path)
+{
+	struct buf err = BUF_INIT;
+	int rc;
+
+	pthread_mutex_lock(&fs->wr_mu);
+	rc = sync_file(fs->sync, fs->wr, &fs->wr_l, path, &err);
+	pthread_mutex_unlock(&fs->wr_mu);
+	if (!rc)
+		rc = sync_flush(fs->sync, &err);
+	if (rc) {
+		__atomic_store_n(&fs->sync_lost, 1, __ATOMIC_RELEASE);
+		fuse_log(FUSE_LOG_ERR, "archivefs: saved %s, but cannot write it to %s"
+			 " (retried): %s: %s\n", path, sync_dir(fs->sync), strerror(-rc),
+			 err.data);
+	}
+	buf_release(&err);
+}
+
+/*
  * Save text as the record file path for process pid, against base (NULL:
  * what the file holds now). On success the caches learn of it and pid's
  * base becomes the new rendering; on failure fs_refused().
@@ -277,6 +302,8 @@ static int save_as(struct fs *fs, const char *path, const char *text, size_t len
 		 * the watcher: never from inside this request, which may hold
 		 * the locks a notification needs. */
 		fs_mark_changed(fs, path, st->exists);
+		if (fs->sync)
+			sync_saved(fs, path);
 		fuse_log(FUSE_LOG_INFO, "archivefs: saved %s: %ld inserted, %ld updated,"
 			 " %ld deleted (%.1f ms)\n", path, st->inserted, st->updated,
 			 st->deleted, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +

@@ -42,6 +42,7 @@
 #include "buf.h"
 #include "layout.h"
 #include "store.h"
+#include "sync.h"
 #include "tree.h"
 
 /* ---- inodes.c --------------------------------------------------------- */
@@ -292,6 +293,10 @@ struct fs {
 	 * bases of saves (the rendering each process last read of a file)
 	 * and the refusals shown in .archivefs/status (edit.c). */
 	struct scratch *scratch;
+	/* --sync-dir: the real folder kept identical to the tree (sync.h);
+	 * written by the watcher, and by saves before they return. */
+	struct sync *sync;
+	int sync_lost;          /* a save could not be written there (atomic) */
 	pthread_mutex_t edit_mu;
 	struct fs_base *bases;
 	size_t nbases;

@@ -38,7 +38,7 @@
 #define NCONNS 4
 
 const char fs_mount_help[] =
-	"  mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n"
+	"  mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]] [--sync-dir DIR]\n"
 	"                               serve the text tree of DB at MOUNTPOINT, read-only,\n"
 	"                               rendered from DB on demand and following the\n"
 	"                               application's commits (when DB is writable,\n"
@@ -55,7 +55,11 @@ const char fs_mount_help[] =
 	"                               text in .archivefs/rejected/; other names are\n"
 	"                               scratch files kept in memory; slower on whole-tree\n"
 	"                               tools (README: Editing through the mount);\n"
-	"                               unmount with fusermount3 -u MOUNTPOINT\n";
+	"                               --sync-dir DIR keeps the real folder DIR identical\n"
+	"                               to the tree (files written atomically with the\n"
+	"                               mount's mtimes; a save is on disk before it\n"
+	"                               returns; healed by a whole pass at start and after\n"
+	"                               failures); unmount with fusermount3 -u MOUNTPOINT\n";
 
 static int usage(const char *what, const char *arg)
 {
@@ -201,6 +205,28 @@ static int install_journal(const char *db, int *live)
 	return rc;
 }
 
+/*
+ * --sync-dir DIR: created when missing (its parent must exist), resolved to
+ * an absolute path (the daemon changes to "/"), and refused inside the
+ * mountpoint (the mount would write into itself) or without live updates
+ * (the folder follows the change journal).
+ */
+static int check_sync_dir(const char *dir, const char *mnt, int live, char *abs)
+{
+	size_t n = strlen(mnt);
+
+	if (!live)
+		return failed("--sync-dir %s: needs a database archivefs can write"
+			      " (the folder follows its change journal)", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return failed("--sync-dir %s: %s", dir, strerror(errno));
+	if (!realpath(dir, abs))
+		return failed("--sync-dir %s: %s", dir, strerror(errno));
+	if (!strncmp(abs, mnt, n) && (abs[n] == '/' || abs[n] == '\0'))
+		return failed("--sync-dir %s: inside the mountpoint %s", dir, mnt);
+	return 0;
+}
+
 /* fuse_log() after daemonizing: FUSE's levels are syslog's. */
 static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
 {
@@ -209,7 +235,8 @@ static void log_to_syslog(enum fuse_log_level level, const char *fmt, va_list ap
 
 int fs_mount_cmd(int argc, char **argv)
 {
-	const char *pos[2] = { NULL, NULL };
+	const char *pos[2] = { NULL, NULL }, *sync_arg = NULL;
+	char sync_abs[PATH_MAX];
 	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop, live = 0, rw;
 	char db[PATH_MAX], mnt[PATH_MAX];
 	struct buf opts = BUF_INIT, fsopts = BUF_INIT, err = BUF_INIT;
@@ -223,7 +250,8 @@ int fs_mount_cmd(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			printf("usage: archivefs mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]\n\n%s",
+			printf("usage: archivefs mount DB MOUNTPOINT [-f] [-d] [-o opt[,opt...]]"
+			       " [--sync-dir DIR]\n\n%s",
 			       fs_mount_help);
 			printf("\nFUSE options for -o:\n");
 			fflush(stdout);
@@ -233,6 +261,13 @@ int fs_mount_cmd(int argc, char **argv)
 			foreground = 1;
 		} else if (!strcmp(a, "-d")) {
 			debug = foreground = 1;
+		} else if (!strcmp(a, "--sync-dir") || !strncmp(a, "--sync-dir=", 11)) {
+			if (a[10] == '=')
+				sync_arg = a + 11;
+			else if (i + 1 < argc)
+				sync_arg = argv[++i];
+			if (!sync_arg || !*sync_arg)
+				return buf_release(&opts), usage("--sync-dir needs a folder", NULL);
 		} else if (!strcmp(a, "-o")) {
 			if (i + 1 >= argc || add_opts(&opts, argv[++i]))
 				return buf_release(&opts), usage("-o needs options", NULL);
@@ -278,6 +313,8 @@ int fs_mount_cmd(int argc, char **argv)
 		rc = failed("database %s: -o rw needs a database archivefs can write", db);
 		goto out;
 	}
+	if (sync_arg && check_sync_dir(sync_arg, mnt, live, sync_abs))
+		goto out;
 
 	/* 2. The session. Read-only and private by default; fsname names the
 	 * database in /proc/mounts and df. */
@@ -350,6 +387,11 @@ int fs_mount_cmd(int argc, char **argv)
 			 " archivefs can write%s%s\n", db, err.len ? ": " : "", err.data);
 		goto out_fs;
 	}
+	if (sync_arg && sync_open(sync_abs, &fs.sync, &err)) {
+		strip_newlines(&err);
+		fuse_log(FUSE_LOG_ERR, "archivefs: mount: --sync-dir: %s\n", err.data);
+		goto out_fs;
+	}
 	/* A watcher that cannot start leaves a working (static) mount: a dead
 	 * daemon would be a dead mount for everyone. */
 	if (live && watch_start(&fs, se, db, &watch, &err)) {
@@ -380,6 +422,12 @@ int fs_mount_cmd(int argc, char **argv)
 	fuse_log(FUSE_LOG_NOTICE, "archivefs: %s: unmounted, exiting\n", mnt);
 out_fs:
 	watch_stop(watch);
+	if (fs.sync) {
+		if (sync_flush(fs.sync, &err))
+			fuse_log(FUSE_LOG_ERR, "archivefs: %s: %s\n", sync_dir(fs.sync), err.data);
+		sync_close(fs.sync);
+		fs.sync = NULL;
+	}
 	fs_release(&fs);
 out_unmount:
 	fuse_session_unmount(se);

@@ -74,7 +74,17 @@ struct watch {
 
 	struct fs_changes changed;   /* collected by journal_apply's callback */
 	int nomem;                   /* a change could not be recorded */
+
+	/* --sync-dir (fs->sync): the whole folder is reconciled (sync_all)
+	 * once the tree is recorded, and again after any failure, at most
+	 * every SYNC_RETRY_NS; between, each apply writes the files it
+	 * reports. */
+	int sync_all_due;
+	int sync_failing;
+	struct timespec sync_next;
 };
+
+#define SYNC_RETRY_NS 1000000000L   /* 1 s */
 
 static void collect(void *ctx, const char *path, int64_t mtime_ns, int exists)
 {
@@ -168,6 +178,64 @@ static void release_pins(struct watch *w)
 	} while (n == 16);
 }
 
+static void sync_failed(struct watch *w, int rc, const struct buf *err)
+{
+	if (!w->sync_failing)
+		fuse_log(FUSE_LOG_ERR, "archivefs: sync to %s failed, retrying every"
+			 " second (the folder keeps the old bytes of what it could not"
+			 " write): %s: %s\n", sync_dir(w->fs->sync), strerror(-rc),
+			 err->data);
+	w->sync_failing = 1;
+	w->sync_all_due = 1;   /* heal by a whole pass */
+	clock_gettime(CLOCK_MONOTONIC, &w->sync_next);
+	w->sync_next.tv_sec += SYNC_RETRY_NS / 1000000000L;
+}
+
+/* Write the files the last apply reported into the sync folder, durably. */
+static void sync_changed(struct watch *w)
+{
+	struct buf err = BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < w->changed.n; i++)
+		rc = sync_file(w->fs->sync, w->s, &w->l, w->changed.v[i].path, &err);
+	if (!rc)
+		rc = sync_flush(w->fs->sync, &err);
+	if (rc)
+		sync_failed(w, rc, &err);
+	buf_release(&err);
+}
+
+/* The whole folder, when due (at start and after failures). */
+static void sync_whole(struct watch *w)
+{
+	struct buf err = BUF_INIT;
+	struct export_stats st;
+	struct timespec now, t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (w->sync_failing && (now.tv_sec < w->sync_next.tv_sec ||
+				(now.tv_sec == w->sync_next.tv_sec &&
+				 now.tv_nsec < w->sync_next.tv_nsec)))
+		return;
+	t0 = now;
+	rc = sync_all(w->fs->sync, w->s, &w->l, &st, &err);
+	if (rc) {
+		sync_failed(w, rc, &err);
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		fuse_log(FUSE_LOG_NOTICE, "archivefs: %s: %s in %.1f s: %ld written,"
+			 " %ld retimed, %ld removed, %ld unchanged\n", sync_dir(w->fs->sync),
+			 w->sync_failing ? "caught up" : "in sync",
+			 (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9,
+			 st.written, st.retimed, st.pruned, st.unchanged);
+		w->sync_failing = 0;
+		w->sync_all_due = 0;
+	}
+	buf_release(&err);
+}
+
 /* Apply the journal and publish what changed; 0 or -errno (reason in err). */
 static int apply(struct watch *w, int notify, struct buf *err)
 {
@@ -181,6 +249,8 @@ static int apply(struct watch *w, int notify, struct buf *err)
 			 " some changes may show only after a remount\n");
 		rcache_drop_all(w->fs->cache);
 	}
+	if (w->fs->sync && !w->sync_all_due && w->changed.n)
+		sync_changed(w);
 	/* Even after a failure: what was reported may have changed, and
 	 * dropping or invalidating too much is only slower. */
 	publish(w, notify);
@@ -297,6 +367,10 @@ static void *run(void *arg)
 			seed(w);
 		else
 			tick(w);
+		if (w->fs->sync && __atomic_exchange_n(&w->fs->sync_lost, 0, __ATOMIC_ACQ_REL))
+			w->sync_all_due = 1;
+		if (!w->seeding && w->fs->sync && w->sync_all_due && !w->failing)
+			sync_whole(w);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -329,6 +403,7 @@ int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
 	}
 	w->fs = fs;
 	w->se = se;
+	w->sync_all_due = fs->sync != NULL;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
