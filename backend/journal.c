@@ -41,10 +41,13 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "names.h"
@@ -589,6 +592,30 @@ int journal_record_file(struct store *s, const char *path, const struct buf *byt
 			store_finalize(st);
 	}
 	return rc;
+}
+
+int journal_lock(const char *db, int *fd, struct buf *err)
+{
+	int e;
+
+	*fd = open(db, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		e = errno;
+		buf_addf(err, "%s: %s", db, strerror(e));
+		return -e;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	e = errno;
+	close(*fd);
+	*fd = -1;
+	if (e == EWOULDBLOCK) {
+		buf_addf(err, "another archivefs process (a mount, or archivefs sync"
+			 " --watch) follows the change journal of %s", db);
+		return -EBUSY;
+	}
+	buf_addf(err, "%s: cannot lock: %s", db, strerror(e));
+	return -e;
 }
 
 int journal_current(struct store *s, const char *path, struct journal_file *f,

@@ -41,6 +41,18 @@
 #include "layout.h"
 #include "store.h"
 
+/*
+ * One applier per database: journal_apply() prunes what it applied, so a
+ * second process applying the same journal would never see those changes.
+ * A mount (its watcher) and `archivefs sync --watch` take this lock first:
+ * flock(2) on the database file, which SQLite's own (fcntl) locks never
+ * touch. *fd gets the descriptor holding it. Close it only after every
+ * SQLite connection of the process to this database is closed: closing
+ * any descriptor of a file drops the process's fcntl locks on it.
+ * -EBUSY when another process holds it.
+ */
+int journal_lock(const char *db, int *fd, struct buf *err);
+
 /* Create/refresh the tables and triggers above for every table of l, in
  * one short write transaction. Needs a read-write store. The first
  * install leaves the tree unrecorded: run journal_seed() next. */

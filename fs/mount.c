@@ -237,6 +237,7 @@ int fs_mount_cmd(int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *sync_arg = NULL;
 	char sync_abs[PATH_MAX];
+	int lock_fd = -1;   /* journal_lock(): closed after every connection */
 	int npos = 0, foreground = 0, debug = 0, rc = EXIT_FAIL, loop, live = 0, rw;
 	char db[PATH_MAX], mnt[PATH_MAX];
 	struct buf opts = BUF_INIT, fsopts = BUF_INIT, err = BUF_INIT;
@@ -309,6 +310,18 @@ int fs_mount_cmd(int argc, char **argv)
 		goto out;
 	if (install_journal(db, &live))
 		goto out;
+	if (live && journal_lock(db, &lock_fd, &err)) {
+		strip_newlines(&err);
+		if (rw || sync_arg) {
+			rc = failed("database %s: %s: %s needs to follow it", db, err.data,
+				    sync_arg ? "--sync-dir" : "-o rw");
+			goto out;
+		}
+		fprintf(stderr, "archivefs: mount: notice: %s: serving it without live"
+			" updates\n", err.data);
+		buf_reset(&err);
+		live = 0;
+	}
 	if (rw && !live) {
 		rc = failed("database %s: -o rw needs a database archivefs can write", db);
 		goto out;
@@ -436,6 +449,8 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	fuse_opt_free_args(&args);
 	buf_release(&fsopts);
 	buf_release(&opts);

@@ -50,6 +50,21 @@ times "$M" >"$T/m" && times "$D" >"$T/d"
 diff "$T/m" "$T/d" >&2 || fail "DIR's mtimes are not the mount's"
 ok "the first pass writes the tree: verify exits 0, bytes and mtimes equal the mount's"
 
+# One process follows a database's journal: a second mount of it serves
+# without live updates, and cannot keep a sync folder.
+M2=$T/mnt2
+mkdir -p "$M2"
+if "$ARCHIVEFS" mount "$DB" "$M2" --sync-dir "$T/sync2" 2>"$T/err2"; then
+	fusermount3 -u "$M2"; fail "a second mount with --sync-dir succeeded"
+fi
+grep 'another archivefs process' "$T/err2" >/dev/null || fail "no clear reason: $(cat "$T/err2")"
+"$ARCHIVEFS" mount "$DB" "$M2" 2>"$T/err2" || fail "a second plain mount failed: $(cat "$T/err2")"
+cleanup_hooks+=('fusermount3 -u "$M2" 2>/dev/null || true')
+grep 'serving it without live updates' "$T/err2" >/dev/null || fail "the second mount did not say it is static"
+cmp -s "$M2/README.txt" "$M/README.txt" || fail "the second mount does not serve the tree"
+fusermount3 -u "$M2"
+ok "a second mount of the database serves without live updates, and refuses --sync-dir, with the reason"
+
 # --- the application's commits ------------------------------------------------
 (cd "$D" && find . -type f -printf '%i %P\n' | LC_ALL=C sort -k2) >"$T/inodes.before"
 ID=$(db "SELECT id FROM prayer WHERE typeof(id) = 'text' AND length(id) = 32 ORDER BY id LIMIT 1")
