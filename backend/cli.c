@@ -25,6 +25,7 @@
 #include "layout.h"
 #include "progress.h"
 #include "store.h"
+#include "sync.h"
 #include "tree.h"
 #include "verify.h"
 
@@ -56,7 +57,13 @@ static const char usage_text[] =
 	"  cat DB PATH...               print files of the tree (paths relative to its\n"
 	"                               root), rendered from DB alone, as a mount would\n"
 	"  ls DB [DIR...]               list folders of the tree (\"\" is its root),\n"
-	"                               from DB alone, as a mount would\n";
+	"                               from DB alone, as a mount would\n"
+	"  sync DB DIR [--watch] [--quiet]\n"
+	"                               make DIR exactly the tree, with the mount's mtimes\n"
+	"                               (records the tree in DB's change journal the first\n"
+	"                               time); --watch: keep it so as the application\n"
+	"                               commits, until Ctrl-C (a mount does this with\n"
+	"                               --sync-dir)\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -484,6 +491,7 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "verify", cmd_verify },
 		{ "cat", cmd_cat },
 		{ "ls", cmd_ls },
+		{ "sync", sync_command },
 	};
 
 	if (argc < 2)

@@ -62,4 +62,7 @@ int sync_remove(struct sync *y, const char *path, struct buf *err);
 
 int sync_flush(struct sync *y, struct buf *err);
 
+/* `archivefs sync DB DIR [--watch] [--quiet]` (synccmd.c): the exit status. */
+int sync_command(int argc, char **argv);
+
 #endif
