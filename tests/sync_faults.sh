@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A full disk under the sync folder (issue 5): on a 4 MB tmpfs filled to
+# the last byte, a change the application commits cannot be written:
+#   - the file in DIR keeps its old bytes, whole (never half-written);
+#   - the failure is logged, and the mount goes on serving the new bytes;
+#   - once space returns, sync catches up by itself (a whole pass retried
+#     every second) and `archivefs verify DB DIR` exits 0.
+. "$(dirname "$0")/lib/common.sh"
+
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
+SMALL=$T/small
+mkdir -p "$SMALL"
+if ! mount -t tmpfs -o size=4m,mode=0755 tmpfs "$SMALL" 2>/dev/null; then
+	echo "SKIP: cannot mount a small tmpfs (needs root)"; exit 77
+fi
+cleanup_hooks+=('umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null || true')
+
+DB=$T/a.db M=$T/mnt LOG=$T/daemon.log D=$SMALL/sync
+PID=
+af demo "$DB" --prayers 20 --users 5 --quiet
+mkdir -p "$M"
+. "$(dirname "$0")/lib/mount.sh"
+db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
+converged() {
+	local deadline=$((SECONDS + $1))
+	until af verify "$DB" "$D" >/dev/null; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.1
+	done
+}
+: >"$LOG"
+"$ARCHIVEFS" mount "$DB" "$M" -f --sync-dir "$D" 2>>"$LOG" &
+PID=$!
+for _ in $(seq 100); do mountpoint -q "$M" && break; sleep 0.1; done
+mountpoint -q "$M" || fail "not mounted"
+wait_live
+converged 10 || fail "the first pass did not make DIR the tree"
+
+ID=$(db "SELECT id FROM prayer WHERE typeof(id) = 'text' AND length(id) = 32 ORDER BY id LIMIT 1")
+F=$(cd "$D" && ls prayers/*/*/*"_prayer_$ID.txt")
+cp "$D/$F" "$T/old"
+# Fill the disk to the last block.
+dd if=/dev/zero of="$SMALL/ballast" bs=4k 2>/dev/null || true
+db "UPDATE prayer SET text = text || '$(head -c 30000 /dev/zero | tr '\0' 'x')' WHERE id = '$ID'"
+for _ in $(seq 30); do grep 'sync to .* failed' "$LOG" >/dev/null && break; sleep 0.1; done
+grep 'sync to .* failed.*No space left' "$LOG" >/dev/null || { cat "$LOG" >&2; fail "the full disk was not reported"; }
+cmp -s "$D/$F" "$T/old" || fail "the file in DIR is not its old bytes"
+ls -a "$D/$(dirname "$F")" | grep 'archivefs-tmp' >/dev/null && fail "a temporary file is left in DIR"
+grep -c x "$M/$F" >/dev/null || fail "the mount does not serve the new bytes"
+af verify "$DB" "$D" >/dev/null && fail "verify exits 0 while DIR is behind"
+ok "a full disk: the write fails, the file keeps its old bytes whole, the failure is logged, the mount serves the change"
+
+rm "$SMALL/ballast"
+converged 5 || { tail -5 "$LOG" >&2; fail "sync did not catch up within 5 s of space returning"; }
+grep 'caught up' "$LOG" >/dev/null || fail "catching up was not logged"
+ok "space returns: sync catches up by itself within seconds, verify exits 0"
+unmount_fs_allow_errors() {
+	fusermount3 -u "$M" || fail "fusermount3 -u failed"
+	wait "$PID" || fail "the daemon exited non-zero"
+	PID=
+	if grep -E "$sanitizer_re" "$LOG" >/dev/null; then cat "$LOG" >&2; fail "sanitizer report"; fi
+}
+unmount_fs_allow_errors
+ok "clean unmount"
+echo "$checks checks passed"
