@@ -52,6 +52,7 @@
 #include "archive.h"
 #include "names.h"
 #include "query.h"
+#include "strset.h"
 #include "tree.h"
 
 #define JOURNAL_VERSION 1
@@ -267,6 +268,13 @@ struct seed {
 	struct store *s, *r;
 	const struct layout *l;
 	int64_t at;
+	/* journal_rescan(): records only files whose bytes differ from their
+	 * record (mtime `at`, the rescan's time), reports them after each
+	 * batch commits, and remembers every path it saw */
+	int rescan;
+	journal_changed_fn changed;
+	void *ctx;
+	struct strset seen;
 	struct buf *err;
 	const int *stop;                     /* cancel when set */
 	struct seed_rec batch[SEED_BATCH];   /* rendered, not yet written */
@@ -286,7 +294,11 @@ static int seed_flush(struct seed *sd)
 		return 0;
 	rc = store_begin(sd->s, 1, sd->err);
 	if (!rc)
-		rc = store_prepare(sd->s, "INSERT OR IGNORE INTO main.archivefs_file"
+		rc = store_prepare(sd->s, sd->rescan ?
+				   "INSERT OR REPLACE INTO main.archivefs_file"
+				   "(path, mtime_ns, hash, size, mode)"
+				   " VALUES (?1, ?2, ?3, ?4, ?5)" :
+				   "INSERT OR IGNORE INTO main.archivefs_file"
 				   "(path, mtime_ns, hash, size, mode)"
 				   " VALUES (?1, ?2, ?3, ?4, ?5)", &put, sd->err);
 	for (size_t i = 0; !rc && i < sd->n; i++) {
@@ -308,6 +320,8 @@ static int seed_flush(struct seed *sd)
 		rc = store_commit(sd->s, sd->err);
 	if (rc)
 		store_rollback(sd->s);
+	for (size_t i = 0; !rc && sd->rescan && sd->changed && i < sd->n; i++)
+		sd->changed(sd->ctx, sd->batch[i].path, sd->at, 1);
 	for (size_t i = 0; i < sd->n; i++)
 		free(sd->batch[i].path);
 	sd->n = 0;
@@ -324,6 +338,16 @@ static int seed_file(struct seed *sd, const char *path)
 		return 0;   /* gone since the listing: the journal has it */
 	if (rc)
 		return rc;
+	if (sd->rescan) {
+		struct journal_file jf;
+		strset_add(&sd->seen, path);
+		rc = journal_lookup(sd->s, path, &jf, sd->err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 && jf.hash == names_hash(sd->bytes.data, sd->bytes.len) &&
+		    jf.size == (int64_t)sd->bytes.len && jf.mode == mode)
+			return 0;   /* as recorded */
+	}
 	r = &sd->batch[sd->n];
 	r->path = strdup(path);
 	if (!r->path)
@@ -446,6 +470,98 @@ int journal_seed(struct store *s, const struct layout *l, const int *stop,
 		rc = seed_files(s, l, at, stop, err);
 	if (rc)
 		buf_addstr(err, " (recording the files of the tree)");
+	return rc;
+}
+
+/* Records of paths the rescan did not see: deleted, reported gone. */
+static int rescan_gone(struct seed *sd)
+{
+	struct store_stmt *st = NULL;
+	struct value v;
+	char **gone = NULL;
+	size_t n = 0, cap = 0;
+	int rc = store_begin(sd->s, 1, sd->err);
+
+	if (!rc)
+		rc = store_prepare(sd->s, "SELECT path FROM main.archivefs_file", &st, sd->err);
+	while (!rc && (rc = store_step(st, sd->err)) == 1) {
+		store_column(st, 0, &v);
+		if (v.type != V_TEXT)
+			continue;
+		char *p = strndup(v.s, v.n);
+		if (!p || strset_has(&sd->seen, p)) {
+			free(p);
+			rc = p ? 0 : -ENOMEM;
+			continue;
+		}
+		if (n == cap) {
+			char **g = realloc(gone, (cap = cap ? cap * 2 : 64) * sizeof(*g));
+			if (!g) {
+				free(p);
+				rc = -ENOMEM;
+				break;
+			}
+			gone = g;
+		}
+		gone[n++] = p;
+		rc = 0;
+	}
+	if (st)
+		store_finalize(st);
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		struct value p = text_value(gone[i]);
+		rc = run1(sd->s, "DELETE FROM main.archivefs_file WHERE path = ?1", &p,
+			  NULL, NULL, sd->err);
+	}
+	rc = rc < 0 ? rc : 0;
+	if (!rc)
+		rc = store_commit(sd->s, sd->err);
+	if (rc)
+		store_rollback(sd->s);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && sd->changed)
+			sd->changed(sd->ctx, gone[i], sd->at, 0);
+		free(gone[i]);
+	}
+	free(gone);
+	return rc;
+}
+
+int journal_rescan(struct store *s, const struct layout *l,
+		   journal_changed_fn changed, void *ctx, const int *stop,
+		   struct buf *err)
+{
+	struct seed *sd = calloc(1, sizeof(*sd));
+	int rc;
+
+	if (!sd)
+		return -ENOMEM;
+	sd->s = s;
+	sd->l = l;
+	sd->at = now_ns();
+	sd->stop = stop;
+	sd->err = err;
+	sd->rescan = 1;
+	sd->changed = changed;
+	sd->ctx = ctx;
+	strset_init(&sd->seen);
+	buf_init(&sd->bytes);
+	rc = store_open(store_path(s), STORE_RDONLY, &sd->r, err);
+	if (!rc)
+		rc = seed_dir(sd, "");
+	if (!rc)
+		rc = seed_flush(sd);
+	if (!rc)
+		rc = rescan_gone(sd);
+	if (rc)
+		buf_addstr(err, " (recording the tree again)");
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->batch[i].path);
+	if (sd->r)
+		store_close(sd->r);
+	strset_release(&sd->seen);
+	buf_release(&sd->bytes);
+	free(sd);
 	return rc;
 }
 

@@ -168,6 +168,18 @@ typedef void (*journal_changed_fn)(void *ctx, const char *path, int64_t mtime_ns
 				   int exists);
 
 /*
+ * Record the tree again after a schema change (a migration adds a column:
+ * every file of that table changes without a journal row): every file is
+ * rendered, in short snapshots like journal_seed(); those whose bytes
+ * differ from their record are recorded with mtime now (the change's
+ * time: the migration) and reported, records of files no longer rendered
+ * are deleted and reported gone.
+ */
+int journal_rescan(struct store *s, const struct layout *l,
+		   journal_changed_fn changed, void *ctx, const int *stop,
+		   struct buf *err);
+
+/*
  * Apply every journal row after the last applied seq: work out the files
  * those rows were and are rendered in (old and new values; an embedded
  * row's parent file, or its orphans file), render each (archive.c), and

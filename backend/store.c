@@ -417,19 +417,30 @@ int store_set_pragma_int(struct store *s, const char *name, int64_t v,
 	return rc;
 }
 
-int store_data_version(struct store *s, int64_t *v, struct buf *err)
+/* One integer from a PRAGMA with no argument. */
+static int pragma_int(struct store *s, const char *pragma, int64_t *v, struct buf *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL);
 
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*v = sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = fail(s, rc, "PRAGMA data_version", err);
+		rc = fail(s, rc, pragma, err);
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int store_data_version(struct store *s, int64_t *v, struct buf *err)
+{
+	return pragma_int(s, "PRAGMA data_version", v, err);
+}
+
+int store_schema_version(struct store *s, int64_t *v, struct buf *err)
+{
+	return pragma_int(s, "PRAGMA schema_version", v, err);
 }
 
 int store_exec(struct store *s, const char *sql, struct buf *err)

@@ -114,6 +114,13 @@ void store_finalize(struct store_stmt *st);
  */
 int store_data_version(struct store *s, int64_t *v, struct buf *err);
 
+/*
+ * PRAGMA schema_version: it changes with every change of the schema
+ * (CREATE, ALTER, DROP), by any connection. store_schema() is read at
+ * open: a connection that sees another version is reopened to follow.
+ */
+int store_schema_version(struct store *s, int64_t *v, struct buf *err);
+
 /* Map a SQLite result code to a negative errno (the one table). */
 int store_errno(int sqlite_code);
 

@@ -101,6 +101,36 @@ static void base_set(struct fs *fs, const char *path, pid_t pid, uint64_t hash)
 	pthread_mutex_unlock(&fs->edit_mu);
 }
 
+void fs_writer_fresh(struct fs *fs)
+{
+	int gen = __atomic_load_n(&fs->schema_gen, __ATOMIC_ACQUIRE);
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	struct layout l;
+	int rc;
+
+	if (fs->wr_gen == gen)
+		return;
+	rc = store_open(store_path(fs->wr), STORE_RDWR, &s, &err);
+	if (!rc)
+		rc = store_exec(s, "PRAGMA synchronous = FULL", &err);
+	if (!rc)
+		rc = layout_bind(&l, store_schema(s), &err);
+	if (rc) {
+		fuse_log(FUSE_LOG_ERR, "archivefs: saves cannot follow the new schema: %s\n",
+			 err.data);
+		if (s)
+			store_close(s);
+	} else {
+		layout_release(&fs->wr_l);
+		store_close(fs->wr);
+		fs->wr = s;
+		fs->wr_l = l;
+		fs->wr_gen = gen;
+	}
+	buf_release(&err);
+}
+
 int fs_open_writer(struct fs *fs, const char *db, struct buf *err)
 {
 	int rc = store_open(db, STORE_RDWR, &fs->wr, err);
@@ -255,6 +285,7 @@ static void sync_saved(struct fs *fs, const char *path)
 	int rc;
 
 	pthread_mutex_lock(&fs->wr_mu);
+	fs_writer_fresh(fs);
 	rc = sync_file(fs->sync, fs->wr, &fs->wr_l, path, &err);
 	pthread_mutex_unlock(&fs->wr_mu);
 	if (!rc)
@@ -290,6 +321,7 @@ static int save_as(struct fs *fs, const char *path, const char *text, size_t len
 	struct timespec t0, t1;
 
 	pthread_mutex_lock(&fs->wr_mu);
+	fs_writer_fresh(fs);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = save_file(fs->wr, &fs->wr_l, path, text, len, base,
 		       hint.len ? &hint : NULL, st, &err);
@@ -356,7 +388,6 @@ int fs_handle_open_write(struct fs *fs, const char *path, int trunc, pid_t pid,
 			 struct fs_handle **out)
 {
 	struct fs_handle *h;
-	struct home *home;
 	unsigned mode;
 	int64_t mtime_ns;
 	int rc;
@@ -364,7 +395,7 @@ int fs_handle_open_write(struct fs *fs, const char *path, int trunc, pid_t pid,
 	*out = NULL;
 	if (!fs->wr)
 		return -EROFS;
-	if (layout_classify(&fs->wr_l, path, &home) != PATH_CANONICAL)
+	if (fs_classify(fs, path, NULL) != PATH_CANONICAL)
 		return -EACCES;
 	h = handle_new(pid);
 	if (!h || !(h->path = strdup(path))) {
@@ -582,6 +613,7 @@ int fs_set_mtime(struct fs *fs, const char *path, int64_t mtime_ns)
 	if (!fs->wr || !fs->journal)
 		return -EROFS;
 	pthread_mutex_lock(&fs->wr_mu);
+	fs_writer_fresh(fs);
 	rc = store_begin(fs->wr, 1, &err);
 	if (!rc)
 		rc = journal_set_mtime(fs->wr, path, mtime_ns, &err);
@@ -617,7 +649,6 @@ static int rename_scratch(struct fs *fs, const char *from, const char *to,
 			  int noreplace, pid_t pid, int *inval_to)
 {
 	struct stat from_st, to_st;
-	struct home *home;
 	struct buf text = BUF_INIT;
 	struct save_stats st;
 	enum path_kind k;
@@ -629,7 +660,7 @@ static int rename_scratch(struct fs *fs, const char *from, const char *to,
 		return -EPERM;   /* folders stay where they are */
 	if (scratch_lookup(fs->scratch, to, 0, NULL, NULL))
 		return scratch_rename(fs->scratch, from, to, noreplace);
-	k = layout_classify(&fs->wr_l, to, &home);
+	k = fs_classify(fs, to, NULL);
 	if (k == PATH_NONE) {
 		if (!fs_stat(fs, to, &to_st))
 			return -EISDIR;   /* a record folder */
@@ -667,7 +698,6 @@ int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags,
 	      pid_t pid, int *inval_from, int *inval_to)
 {
 	struct stat st, to_st;
-	struct home *home;
 	struct buf bytes = BUF_INIT;
 	unsigned mode;
 	int64_t mtime_ns;
@@ -695,7 +725,7 @@ int fs_rename(struct fs *fs, const char *from, const char *to, unsigned flags,
 			return -EEXIST;
 		if (kind == SCRATCH_DIR)
 			return -EISDIR;
-	} else if (layout_classify(&fs->wr_l, to, &home) != PATH_NONE) {
+	} else if (fs_classify(fs, to, NULL) != PATH_NONE) {
 		fuse_log(FUSE_LOG_WARNING, "archivefs: rename '%s' to '%s': both are"
 			 " record names; edit the key in the text instead\n", from, to);
 		return -EPERM;

@@ -132,6 +132,35 @@ void fs_release(struct fs *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
+/* Reopen c on the schema the application migrated to (c is ours). On
+ * failure the old binding stays, logged, and is tried again next time. */
+static void conn_refresh(struct fs *fs, struct fs_conn *c)
+{
+	int gen = __atomic_load_n(&fs->schema_gen, __ATOMIC_ACQUIRE);
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	struct layout l;
+	int rc = store_open(store_path(c->s), STORE_RDONLY, &s, &err);
+
+	if (!rc)
+		rc = store_set_pragma_int(s, "cache_size", -CONN_CACHE_KIB, &err);
+	if (!rc)
+		rc = layout_bind(&l, store_schema(s), &err);
+	if (rc) {
+		fuse_log(FUSE_LOG_ERR, "archivefs: cannot follow the new schema: %s\n",
+			 err.data);
+		if (s)
+			store_close(s);
+	} else {
+		layout_release(&c->l);
+		store_close(c->s);
+		c->s = s;
+		c->l = l;
+		c->gen = gen;
+	}
+	buf_release(&err);
+}
+
 static struct fs_conn *conn_get(struct fs *fs)
 {
 	struct fs_conn *c = NULL;
@@ -147,6 +176,8 @@ static struct fs_conn *conn_get(struct fs *fs)
 	}
 	c->busy = 1;
 	pthread_mutex_unlock(&fs->mu);
+	if (c->gen != __atomic_load_n(&fs->schema_gen, __ATOMIC_ACQUIRE))
+		conn_refresh(fs, c);
 	return c;
 }
 
@@ -442,6 +473,18 @@ serve:
 		pins_add(fs->pins, fs->cache, gen, path, &r, mode, mtime_ns);
 	buf_release(&r);
 	return rc == -ENOENT ? -ESTALE : rc;
+}
+
+enum path_kind fs_classify(struct fs *fs, const char *path, unsigned *file_mode)
+{
+	struct fs_conn *c = conn_get(fs);
+	struct home *h;
+	enum path_kind k = layout_classify(&c->l, path, &h);
+
+	if (k == PATH_CANONICAL && file_mode)
+		*file_mode = layout_file_mode(h);
+	conn_put(fs, c);
+	return k;
 }
 
 int fs_render(struct fs *fs, const char *path, struct buf *out, unsigned *mode,

@@ -255,6 +255,7 @@ struct fs_conn {
 	struct store *s;
 	struct layout l;
 	int busy;
+	int gen;                /* the schema generation it is bound to */
 };
 
 struct fs {
@@ -288,6 +289,11 @@ struct fs {
 	pthread_mutex_t wr_mu;
 	struct store *wr;
 	struct layout wr_l;
+	int wr_gen;
+	/* Bumped (atomically) by the watcher when the application changed
+	 * the schema: each connection reopens and binds the new layout the
+	 * next time it is taken (fs_conn.gen, wr_gen). */
+	int schema_gen;
 	struct fuse_session *se;   /* for notifications from requests; may be NULL */
 	/* -o rw: files in memory only (scratch.c), and under edit_mu the
 	 * bases of saves (the rendering each process last read of a file)
@@ -408,6 +414,13 @@ void fs_mark_changed(struct fs *fs, const char *path, int exists);
 
 /* Move fs->ahead into *out (released by the caller), leaving it empty. */
 void fs_take_ahead(struct fs *fs, struct fs_changes *out);
+
+/* What path is in the current layout (layout_classify); for a record
+ * name, *file_mode gets its files' mode. */
+enum path_kind fs_classify(struct fs *fs, const char *path, unsigned *file_mode);
+
+/* Under wr_mu: rebind the writer to the current schema if it changed. */
+void fs_writer_fresh(struct fs *fs);
 
 /* Render the file at path (out: its bytes, *mode, *mtime_ns), as a read
  * serves it. -ENOENT when no row renders to it. */

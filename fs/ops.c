@@ -658,11 +658,11 @@ static int new_name(fuse_req_t req, fuse_ino_t parent, const char *name,
  * set for a record file. */
 static int new_file_kind(struct fs *fs, const char *path, mode_t *mode)
 {
-	struct home *home;
+	unsigned file_mode = 0;
 
-	switch (layout_classify(&fs->wr_l, path, &home)) {
+	switch (fs_classify(fs, path, &file_mode)) {
 	case PATH_CANONICAL:
-		*mode = layout_file_mode(home) & 07777;
+		*mode = file_mode & 07777;
 		return SCRATCH_PENDING;
 	case PATH_NONE:
 		return SCRATCH_FILE;

@@ -69,6 +69,8 @@ struct watch {
 	int stop;
 
 	int64_t version;          /* data_version last applied */
+	int64_t schema_version;   /* the schema the layout was bound to */
+	int reopened;             /* follow_schema() set version from a new connection */
 	int failing;              /* the last tick failed: retry, logged once */
 	int seeding;              /* the tree is not recorded yet (journal_seed) */
 
@@ -237,11 +239,9 @@ static void sync_whole(struct watch *w)
 }
 
 /* Apply the journal and publish what changed; 0 or -errno (reason in err). */
-static int apply(struct watch *w, int notify, struct buf *err)
+/* Hand what was collected to the sync folder, the caches and the kernel. */
+static void deliver(struct watch *w, int notify)
 {
-	long applied = 0;
-	int rc = journal_apply(w->s, &w->l, collect, w, &applied, err);
-
 	if (w->nomem) {
 		/* Some changed file is unknown: drop every cached rendering. A
 		 * kernel that keeps an old page is then possible; say so. */
@@ -251,9 +251,77 @@ static int apply(struct watch *w, int notify, struct buf *err)
 	}
 	if (w->fs->sync && !w->sync_all_due && w->changed.n)
 		sync_changed(w);
+	publish(w, notify);
+}
+
+static int apply(struct watch *w, int notify, struct buf *err)
+{
+	long applied = 0;
+	int rc = journal_apply(w->s, &w->l, collect, w, &applied, err);
+
 	/* Even after a failure: what was reported may have changed, and
 	 * dropping or invalidating too much is only slower. */
-	publish(w, notify);
+	deliver(w, notify);
+	return rc;
+}
+
+/*
+ * The application changed the schema (a migration): follow it. The
+ * watcher's connection reopens on the new schema and binds the new layout;
+ * the change journal's triggers are installed again (a table dropped and
+ * recreated lost them; a new table has none) with their indexes; the
+ * mount's connections follow at their next use (fs->schema_gen); and the
+ * whole tree is recorded again (journal_rescan), since a new column
+ * changes every file of its table without a journal row: those files get
+ * the migration's time and are reported like any change. 0 when nothing
+ * changed or all is done.
+ */
+static int follow_schema(struct watch *w, struct buf *err)
+{
+	struct store *s = NULL;
+	struct layout l;
+	int64_t v;
+	size_t n;
+	int rc = store_schema_version(w->s, &v, err);
+
+	if (rc || v == w->schema_version)
+		return rc;
+	rc = store_open(store_path(w->s), STORE_RDWR, &s, err);
+	if (!rc)
+		rc = layout_bind(&l, store_schema(s), err);
+	if (rc) {
+		if (s)
+			store_close(s);
+		return rc;
+	}
+	layout_release(&w->l);
+	store_close(w->s);
+	w->s = s;
+	w->l = l;
+	/* data_version counts per connection: the new one's, read before the
+	 * work below, so a commit made meanwhile is seen at the next tick */
+	rc = store_data_version(w->s, &w->version, err);
+	if (rc)
+		return rc;
+	w->reopened = 1;
+	rc = journal_install(w->s, &w->l, err);
+	if (!rc)
+		rc = archive_install_indexes(w->s, &w->l, err);
+	if (!rc)
+		rc = store_schema_version(w->s, &w->schema_version, err);
+	if (rc)
+		return rc;
+	__atomic_add_fetch(&w->fs->schema_gen, 1, __ATOMIC_ACQ_REL);
+	rcache_drop_all(w->fs->cache);
+	/* rows the migration's own statements changed, then the rest */
+	rc = apply(w, 1, err);
+	if (!rc)
+		rc = journal_rescan(w->s, &w->l, collect, w, &w->stop, err);
+	n = w->changed.n;
+	deliver(w, 1);
+	if (!rc)
+		fuse_log(FUSE_LOG_NOTICE, "archivefs: the schema changed: following it"
+			 " (%zu files changed)\n", n);
 	return rc;
 }
 
@@ -271,6 +339,8 @@ static void tick(struct watch *w)
 	if (!rc && v == w->version && !w->failing)
 		goto out;   /* nobody committed */
 	if (!rc)
+		rc = follow_schema(w, &err);
+	if (!rc)
 		rc = apply(w, 1, &err);
 	if (rc) {
 		if (!w->failing)
@@ -283,7 +353,9 @@ static void tick(struct watch *w)
 	if (w->failing)
 		fuse_log(FUSE_LOG_NOTICE, "archivefs: live updates: journal applied again\n");
 	w->failing = 0;
-	w->version = v;
+	if (!w->reopened)
+		w->version = v;   /* (else set from the new connection) */
+	w->reopened = 0;
 out:
 	if (!w->failing) {
 		/* The records now describe what those reads saw, or newer. */
@@ -321,6 +393,8 @@ static int seed(struct watch *w)
 		rc = journal_seed(w->s, &w->l, &w->stop, &err);
 	if (!rc)
 		rc = store_data_version(w->s, &w->version, &err);
+	if (!rc)   /* the indexes changed it */
+		rc = store_schema_version(w->s, &w->schema_version, &err);
 	if (!rc)
 		rc = apply(w, 1, &err);
 	if (rc == -ECANCELED) {   /* unmounting: the next mount goes on */
@@ -429,6 +503,8 @@ int watch_start(struct fs *fs, struct fuse_session *se, const char *db,
 		goto fail;
 	/* The version first: a commit during the catch-up is seen next tick. */
 	rc = store_data_version(w->s, &w->version, err);
+	if (!rc)
+		rc = store_schema_version(w->s, &w->schema_version, err);
 	if (rc)
 		goto fail;
 	/* Catch up with changes made while unmounted, before serving, so the
