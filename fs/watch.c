@@ -448,6 +448,13 @@ static void *run(void *arg)
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
+	/* Unmounting: what the application committed since the last tick
+	 * still goes to the records and the sync folder. */
+	if (!w->seeding) {
+		tick(w);
+		if (w->fs->sync && w->sync_all_due && !w->failing)
+			sync_whole(w);
+	}
 	return NULL;
 }
 

@@ -167,6 +167,8 @@ wait_live
 converged 30 || fail "after 20 kills and a restart, DIR did not converge"
 times "$M" | diff - <(times "$D") >/dev/null || fail "after the kills, DIR's mtimes are not the mount's"
 ok "kill -9 of the daemon 20 times during application commits and mount edits: after a restart DIR is exactly the database"
+db "UPDATE prayer SET text = text || ' (last words)' WHERE rowid = 2"
 unmount_fs
-ok "clean unmount"
+af verify "$DB" "$D" >/dev/null || fail "a commit just before the unmount is not in DIR"
+ok "clean unmount; a commit made just before it is in DIR"
 echo "$checks checks passed"
