@@ -63,7 +63,10 @@ static const char usage_text[] =
 	"                               (records the tree in DB's change journal the first\n"
 	"                               time); --watch: keep it so as the application\n"
 	"                               commits, until Ctrl-C (a mount does this with\n"
-	"                               --sync-dir)\n";
+	"                               --sync-dir)\n"
+	"  status DB [--json]           the change journal's state: tree recorded, a\n"
+	"                               mount or sync following it, changes waiting, a\n"
+	"                               sync folder failing (exit 1 then)\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -492,6 +495,7 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "cat", cmd_cat },
 		{ "ls", cmd_ls },
 		{ "sync", sync_command },
+		{ "status", status_command },
 	};
 
 	if (argc < 2)

@@ -734,6 +734,81 @@ int journal_lock(const char *db, int *fd, struct buf *err)
 	return -e;
 }
 
+int journal_followed(const char *db, struct buf *err)
+{
+	int fd = -1, rc = journal_lock(db, &fd, err);
+
+	if (fd >= 0)
+		close(fd);
+	if (rc == -EBUSY) {
+		buf_reset(err);
+		return 1;
+	}
+	return rc;
+}
+
+int journal_set_sync_error(struct store *s, int errnum, struct buf *err)
+{
+	int64_t since = 0;
+	int rc = store_begin(s, 1, err);
+
+	if (!rc)
+		rc = state_opt(s, "sync_error_since_ns", 0, &since, err);
+	if (!rc && errnum && !since)
+		rc = state_set(s, "sync_error_since_ns", now_ns(), err);
+	else if (!rc && !errnum)
+		rc = state_set(s, "sync_error_since_ns", 0, err);
+	if (!rc)
+		rc = state_set(s, "sync_errno", errnum, err);
+	if (!rc)
+		rc = store_commit(s, err);
+	if (rc)
+		store_rollback(s);
+	return rc;
+}
+
+int journal_status(struct store *s, struct journal_status *st, struct buf *err)
+{
+	int64_t v = 0;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->installed = journal_installed(s);
+	if (!st->installed)
+		return 0;
+	rc = store_begin(s, 0, err);
+	if (!rc)
+		rc = state_opt(s, "seeded", 1, &v, err);
+	st->seeded = v != 0;
+	if (!rc)
+		rc = journal_installed_at(s, &st->installed_at_ns, err);
+	if (!rc)
+		rc = state_opt(s, "sync_error_since_ns", 0, &st->sync_error_since_ns, err);
+	if (!rc && !(rc = state_opt(s, "sync_errno", 0, &v, err)))
+		st->sync_errno = (int)v;
+	if (!rc) {
+		rc = run1(s, "SELECT count(*) FROM main.archivefs_file", NULL, NULL, &v, err);
+		st->files = (long)v;
+	}
+	if (rc >= 0) {
+		rc = run1(s, "SELECT count(*) FROM main.archivefs_journal", NULL, NULL, &v, err);
+		st->pending = (long)v;
+	}
+	if (rc >= 0 && st->pending) {
+		struct store_stmt *q = NULL;
+		struct value ts;
+		rc = store_prepare(s, "SELECT min(ts) FROM main.archivefs_journal", &q, err);
+		if (!rc && store_step(q, err) == 1) {
+			store_column(q, 0, &ts);
+			st->oldest_pending = ts.type == V_REAL ? ts.r : ts.type == V_INT ? (double)ts.i : 0;
+		}
+		if (q)
+			store_finalize(q);
+	}
+	store_rollback(s);
+	return rc < 0 ? rc : 0;
+}
+
 int journal_current(struct store *s, const char *path, struct journal_file *f,
 		    struct buf *err)
 {

@@ -53,6 +53,35 @@
  */
 int journal_lock(const char *db, int *fd, struct buf *err);
 
+/*
+ * Whether a sync folder is failing, for `archivefs status`: errnum > 0
+ * records that it fails since now with that errno (kept at its first
+ * failure's time while it goes on failing), 0 that it works again. Its own
+ * short write transaction; called on changes of state only.
+ */
+int journal_set_sync_error(struct store *s, int errnum, struct buf *err);
+
+/* What `archivefs status` reports of a database's change journal. */
+struct journal_status {
+	int installed;            /* the archivefs_* objects exist */
+	int seeded;               /* the tree is recorded */
+	int64_t installed_at_ns;
+	long files;               /* files recorded */
+	long pending;             /* journal rows not applied yet */
+	double oldest_pending;    /* time (UTC s) of the oldest of them, or 0 */
+	int64_t sync_error_since_ns;   /* 0: no sync folder failing */
+	int sync_errno;
+};
+
+/* Fill st (one read transaction). A database without the objects gives
+ * installed = 0 and the rest 0. */
+int journal_status(struct store *s, struct journal_status *st, struct buf *err);
+
+/* 1 if a process holds journal_lock() on db (a mount or sync --watch
+ * follows it), 0 if not, or a negative errno. Call it with no connection
+ * of this process open to db (see journal_lock). */
+int journal_followed(const char *db, struct buf *err);
+
 /* Create/refresh the tables and triggers above for every table of l, in
  * one short write transaction. Needs a read-write store. The first
  * install leaves the tree unrecorded: run journal_seed() next. */

@@ -65,4 +65,9 @@ int sync_flush(struct sync *y, struct buf *err);
 /* `archivefs sync DB DIR [--watch] [--quiet]` (synccmd.c): the exit status. */
 int sync_command(int argc, char **argv);
 
+/* `archivefs status DB [--json]`: the change journal's state (recorded,
+ * followed, changes waiting) and whether a sync folder is failing; exit 1
+ * when one is, or when a follower is more than 10 s behind. */
+int status_command(int argc, char **argv);
+
 #endif

@@ -26,6 +26,7 @@
 #include "progress.h"
 #include "store.h"
 #include "sync.h"
+#include "verify.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -152,15 +153,19 @@ static int watch(struct follow *f, int quiet, struct buf *err)
 			rc = step(f, err);
 		}
 		if (rc) {
-			if (!broken)
+			if (!broken) {
 				fprintf(stderr, "archivefs: sync: %s: %s (retrying every second;"
 					" the folder keeps the old bytes of what it could not"
 					" write)\n", strerror(-rc), err->data);
+				buf_reset(err);
+				journal_set_sync_error(f->s, -rc, err);
+			}
 			broken = 1;
 			retry = progress_now() + RETRY_S;
 			rc = 0;
 		} else if (broken) {
 			fprintf(stderr, "archivefs: sync: caught up\n");
+			journal_set_sync_error(f->s, 0, err);
 			broken = 0;
 		}
 	}
@@ -240,6 +245,11 @@ int sync_command(int argc, char **argv)
 	rc = sync_open(pos[1], &f.y, &err);
 	if (!rc)
 		rc = whole(&f, quiet, &err);
+	if (lock_fd >= 0) {   /* ours to report: failing, or in order again */
+		struct buf e = BUF_INIT;
+		journal_set_sync_error(f.s, rc < 0 ? -rc : 0, &e);
+		buf_release(&e);
+	}
 	if (!rc && watching)
 		rc = watch(&f, quiet, &err);
 	if (rc)
@@ -258,4 +268,107 @@ out:
 		close(lock_fd);   /* after the connection: see journal_lock() */
 	buf_release(&err);
 	return exit_rc;
+}
+
+/* "2026-11-21T10:11:12Z" (UTC) of a time in ns since the epoch. */
+static void iso(int64_t ns, char *out, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Changes waiting longer than this, while a process follows the
+ * database, mean it is behind: status exits 1. */
+#define BEHIND_S 10.0
+
+int status_command(int argc, char **argv)
+{
+	const char *db = NULL;
+	int json = 0, followed, problem = 0, rc;
+	struct journal_status st;
+	struct store *s = NULL;
+	struct buf err = BUF_INIT;
+	char installed[32] = "", since[32] = "";
+	double wait_s = 0;
+	struct timespec now;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "archivefs: status: unknown option %s\n", argv[i]);
+			return EXIT_USAGE;
+		} else if (!db) {
+			db = argv[i];
+		} else {
+			fprintf(stderr, "archivefs: status: unexpected argument %s\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!db) {
+		fprintf(stderr, "archivefs: status: needs a database (archivefs status DB"
+			" [--json])\n");
+		return EXIT_USAGE;
+	}
+	/* before any connection of ours is open: see journal_lock() */
+	followed = journal_followed(db, &err);
+	if (followed < 0)
+		return failed(db, &err);
+	rc = store_open(db, STORE_RDONLY, &s, &err);
+	if (!rc)
+		rc = journal_status(s, &st, &err);
+	if (s)
+		store_close(s);
+	if (rc)
+		return failed(db, &err);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (st.pending && st.oldest_pending > 0)
+		wait_s = (double)now.tv_sec + now.tv_nsec / 1e9 - st.oldest_pending;
+	if (st.installed_at_ns)
+		iso(st.installed_at_ns, installed, sizeof(installed));
+	if (st.sync_error_since_ns)
+		iso(st.sync_error_since_ns, since, sizeof(since));
+	problem = st.sync_error_since_ns || (followed && wait_s > BEHIND_S);
+	if (json) {
+		const char *e = st.sync_error_since_ns ? strerror(st.sync_errno) : "";
+		printf("{\"database\": ");
+		json_string(stdout, db, strlen(db));
+		printf(", \"journal_installed\": %s, \"installed_at\": \"%s\","
+		       " \"tree_recorded\": %s, \"files\": %ld, \"followed\": %s,"
+		       " \"pending_changes\": %ld, \"oldest_pending_s\": %.3f,"
+		       " \"sync_failing_since\": %s%s%s, \"sync_error\": ",
+		       st.installed ? "true" : "false", installed,
+		       st.seeded ? "true" : "false", st.files, followed ? "true" : "false",
+		       st.pending, wait_s, since[0] ? "\"" : "null", since, since[0] ? "\"" : "");
+		json_string(stdout, e, strlen(e));
+		printf(", \"ok\": %s}\n", problem ? "false" : "true");
+	} else {
+		printf("database  %s\n", db);
+		if (!st.installed) {
+			printf("journal   not installed (never mounted or synced): nothing to"
+			       " report\n");
+		} else {
+			printf("journal   installed %s; tree recorded: %s (%ld files)\n", installed,
+			       st.seeded ? "yes" : "not yet", st.files);
+			printf("followed  %s\n", followed ? "yes (a mount or archivefs sync --watch"
+			       " applies its changes)" : "no (changes wait for the next mount or"
+			       " sync)");
+			printf("pending   %ld changes waiting to be applied", st.pending);
+			if (st.pending)
+				printf(" (the oldest %.1f s ago)", wait_s);
+			printf("\n");
+			if (st.sync_error_since_ns)
+				printf("sync      FAILING since %s: %s (retried every second)\n",
+				       since, strerror(st.sync_errno));
+			else
+				printf("sync      no failure recorded\n");
+		}
+		if (problem)
+			printf("status    PROBLEM\n");
+	}
+	buf_release(&err);
+	return problem ? EXIT_FAIL : 0;
 }

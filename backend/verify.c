@@ -120,7 +120,7 @@ void verify_report_release(struct verify_report *r)
 	buf_release(&r->lines);
 }
 
-static void json_string(FILE *out, const char *s, size_t n)
+void json_string(FILE *out, const char *s, size_t n)
 {
 	fputc('"', out);
 	for (size_t i = 0; i < n; i++) {

@@ -31,4 +31,7 @@ void verify_report_release(struct verify_report *r);
 /* Print the report as text or JSON. */
 void verify_print(FILE *out, const struct verify_report *r, int json);
 
+/* n bytes of s as a JSON string, quoted (also for other --json output). */
+void json_string(FILE *out, const char *s, size_t n);
+
 #endif

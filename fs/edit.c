@@ -216,6 +216,37 @@ static void make_folders(struct fs *fs, const char *path, mode_t mode)
 	buf_release(&dir);
 }
 
+void fs_status_note(struct fs *fs, const char *lines)
+{
+	if (!fs->scratch)
+		return;   /* mounted read-only: the log and `archivefs status` */
+	pthread_mutex_lock(&fs->edit_mu);
+	buf_addstr(&fs->status, lines);
+	if (fs->status.len > STATUS_MAX) {
+		/* drop the oldest lines */
+		const char *cut = memchr(fs->status.data + (fs->status.len - STATUS_MAX), '\n',
+					 STATUS_MAX);
+		if (cut) {
+			size_t drop = (size_t)(cut + 1 - fs->status.data);
+			memmove(fs->status.data, fs->status.data + drop, fs->status.len - drop);
+			buf_truncate(&fs->status, fs->status.len - drop);
+		}
+	}
+	scratch_make(fs->scratch, STATUS_DIR, SCRATCH_DIR, 0755, fs->uid, fs->gid,
+		     NULL, 0, 0, NULL);
+	scratch_put(fs->scratch, STATUS_FILE, 0444, fs->uid, fs->gid,
+		    fs->status.data, fs->status.len);
+	pthread_mutex_unlock(&fs->edit_mu);
+	/* The kernel may hold "no such file" for these names (someone looked
+	 * before the first line): the watcher drops that at its next tick. */
+	fs_mark_changed(fs, STATUS_DIR, 1);
+}
+
+void fs_status_now(char *out, size_t size)
+{
+	utc_now(out, size);
+}
+
 void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 		const char *text, size_t len)
 {
@@ -246,29 +277,8 @@ void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 		buf_addf(&line, "  the text is kept in %s\n", kept.data);
 	else if (len)
 		buf_addf(&line, "  the text could not be kept: %s\n", strerror(-krc));
-	pthread_mutex_lock(&fs->edit_mu);
-	fs->refusals++;
-	buf_add(&fs->status, line.data, line.len);
-	if (fs->status.len > STATUS_MAX) {
-		/* drop the oldest lines */
-		const char *cut = memchr(fs->status.data + (fs->status.len - STATUS_MAX), '\n',
-					 STATUS_MAX);
-		if (cut) {
-			size_t drop = (size_t)(cut + 1 - fs->status.data);
-			memmove(fs->status.data, fs->status.data + drop, fs->status.len - drop);
-			buf_truncate(&fs->status, fs->status.len - drop);
-		}
-	}
-	if (fs->scratch) {
-		scratch_make(fs->scratch, STATUS_DIR, SCRATCH_DIR, 0755, fs->uid, fs->gid,
-			     NULL, 0, 0, NULL);
-		scratch_put(fs->scratch, STATUS_FILE, 0444, fs->uid, fs->gid,
-			    fs->status.data, fs->status.len);
-	}
-	pthread_mutex_unlock(&fs->edit_mu);
-	/* The kernel may hold "no such file" for these names (someone looked
-	 * before the first refusal): the watcher drops that at its next tick. */
-	fs_mark_changed(fs, STATUS_DIR, 1);
+	__atomic_add_fetch(&fs->refusals, 1, __ATOMIC_RELAXED);
+	fs_status_note(fs, line.data);
 	buf_release(&kept);
 	buf_release(&line);
 }

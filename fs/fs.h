@@ -510,6 +510,12 @@ int fs_set_mtime(struct fs *fs, const char *path, int64_t mtime_ns);
 void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 		const char *text, size_t len);
 
+/* Append lines (each ending in '\n') to .archivefs/status (-o rw; a
+ * read-only mount has no such file: the log and `archivefs status`). */
+void fs_status_note(struct fs *fs, const char *lines);
+/* "2026-11-21T10:11:12.123Z", as status lines start. */
+void fs_status_now(char *out, size_t size);
+
 /* Open the read-write connection saves go through (-o rw), and the
  * scratch table. */
 int fs_open_writer(struct fs *fs, const char *db, struct buf *err);

@@ -182,11 +182,23 @@ static void release_pins(struct watch *w)
 
 static void sync_failed(struct watch *w, int rc, const struct buf *err)
 {
-	if (!w->sync_failing)
+	if (!w->sync_failing) {
+		struct buf line = BUF_INIT, e = BUF_INIT;
+		char when[40];
 		fuse_log(FUSE_LOG_ERR, "archivefs: sync to %s failed, retrying every"
 			 " second (the folder keeps the old bytes of what it could not"
 			 " write): %s: %s\n", sync_dir(w->fs->sync), strerror(-rc),
 			 err->data);
+		fs_status_now(when, sizeof(when));
+		buf_addf(&line, "%s SYNC %s: %s: %s (retrying every second)\n", when,
+			 sync_dir(w->fs->sync), strerror(-rc), err->data);
+		fs_status_note(w->fs, line.data);
+		if (journal_set_sync_error(w->s, -rc, &e))
+			fuse_log(FUSE_LOG_WARNING, "archivefs: cannot record the sync"
+				 " failure for archivefs status: %s\n", e.data);
+		buf_release(&line);
+		buf_release(&e);
+	}
 	w->sync_failing = 1;
 	w->sync_all_due = 1;   /* heal by a whole pass */
 	clock_gettime(CLOCK_MONOTONIC, &w->sync_next);
@@ -226,6 +238,18 @@ static void sync_whole(struct watch *w)
 	if (rc) {
 		sync_failed(w, rc, &err);
 	} else {
+		if (w->sync_failing) {
+			char when[40];
+			struct buf line = BUF_INIT;
+			fs_status_now(when, sizeof(when));
+			buf_addf(&line, "%s SYNC %s: caught up\n", when, sync_dir(w->fs->sync));
+			fs_status_note(w->fs, line.data);
+			buf_release(&line);
+		}
+		buf_reset(&err);
+		if (journal_set_sync_error(w->s, 0, &err))
+			fuse_log(FUSE_LOG_WARNING, "archivefs: cannot record the sync state"
+				 " for archivefs status: %s\n", err.data);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		fuse_log(FUSE_LOG_NOTICE, "archivefs: %s: %s in %.1f s: %ld written,"
 			 " %ld retimed, %ld removed, %ld unchanged\n", sync_dir(w->fs->sync),

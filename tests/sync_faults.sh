@@ -2,9 +2,12 @@
 # A full disk under the sync folder (issue 5): on a 4 MB tmpfs filled to
 # the last byte, a change the application commits cannot be written:
 #   - the file in DIR keeps its old bytes, whole (never half-written);
-#   - the failure is logged, and the mount goes on serving the new bytes;
+#   - the failure is logged, written to the mount's .archivefs/status, and
+#     `archivefs status DB` reports it (exit 1); the mount goes on serving
+#     the new bytes;
 #   - once space returns, sync catches up by itself (a whole pass retried
-#     every second) and `archivefs verify DB DIR` exits 0.
+#     every second), `archivefs verify DB DIR` exits 0 and `archivefs
+#     status` is clean again.
 . "$(dirname "$0")/lib/common.sh"
 
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
@@ -29,7 +32,7 @@ converged() {
 	done
 }
 : >"$LOG"
-"$ARCHIVEFS" mount "$DB" "$M" -f --sync-dir "$D" 2>>"$LOG" &
+"$ARCHIVEFS" mount "$DB" "$M" -f -o rw --sync-dir "$D" 2>>"$LOG" &
 PID=$!
 for _ in $(seq 100); do mountpoint -q "$M" && break; sleep 0.1; done
 mountpoint -q "$M" || fail "not mounted"
@@ -48,12 +51,21 @@ cmp -s "$D/$F" "$T/old" || fail "the file in DIR is not its old bytes"
 ls -a "$D/$(dirname "$F")" | grep 'archivefs-tmp' >/dev/null && fail "a temporary file is left in DIR"
 grep -c x "$M/$F" >/dev/null || fail "the mount does not serve the new bytes"
 af verify "$DB" "$D" >/dev/null && fail "verify exits 0 while DIR is behind"
-ok "a full disk: the write fails, the file keeps its old bytes whole, the failure is logged, the mount serves the change"
+for _ in $(seq 20); do [ -e "$M/.archivefs/status" ] && break; sleep 0.1; done
+grep "SYNC $D: No space left on device" "$M/.archivefs/status" >/dev/null ||
+	fail "the mount's status file does not report it: $(cat "$M/.archivefs/status" 2>&1)"
+if af status "$DB" >"$T/status.out"; then fail "archivefs status exits 0 while sync fails"; fi
+grep 'sync      FAILING since .*: No space left on device' "$T/status.out" >/dev/null ||
+	fail "archivefs status does not report it: $(cat "$T/status.out")"
+ok "a full disk: the write fails, the file keeps its old bytes whole; the log, the mount's status file and archivefs status report it; the mount serves the change"
 
 rm "$SMALL/ballast"
 converged 5 || { tail -5 "$LOG" >&2; fail "sync did not catch up within 5 s of space returning"; }
 grep 'caught up' "$LOG" >/dev/null || fail "catching up was not logged"
-ok "space returns: sync catches up by itself within seconds, verify exits 0"
+grep "SYNC $D: caught up" "$M/.archivefs/status" >/dev/null || fail "the status file does not say it caught up"
+af status "$DB" >"$T/status.out" || fail "archivefs status still reports a problem: $(cat "$T/status.out")"
+grep 'followed  yes' "$T/status.out" >/dev/null || fail "archivefs status does not see the mount following"
+ok "space returns: sync catches up by itself within seconds, verify exits 0, archivefs status is clean"
 unmount_fs_allow_errors() {
 	fusermount3 -u "$M" || fail "fusermount3 -u failed"
 	wait "$PID" || fail "the daemon exited non-zero"
