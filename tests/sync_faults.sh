@@ -7,7 +7,9 @@
 #     the new bytes;
 #   - once space returns, sync catches up by itself (a whole pass retried
 #     every second), `archivefs verify DB DIR` exits 0 and `archivefs
-#     status` is clean again.
+#     status` is clean again;
+#   - the same when the filesystem turns read-only (as ext4 does after an
+#     I/O error) and writable again.
 . "$(dirname "$0")/lib/common.sh"
 
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
@@ -66,6 +68,20 @@ grep "SYNC $D: caught up" "$M/.archivefs/status" >/dev/null || fail "the status 
 af status "$DB" >"$T/status.out" || fail "archivefs status still reports a problem: $(cat "$T/status.out")"
 grep 'followed  yes' "$T/status.out" >/dev/null || fail "archivefs status does not see the mount following"
 ok "space returns: sync catches up by itself within seconds, verify exits 0, archivefs status is clean"
+# The filesystem turns read-only (what ext4 does after an I/O error):
+# EROFS, the same guarantees, caught up once it is writable again.
+cp "$D/$F" "$T/old"
+mount -o remount,ro "$SMALL" || fail "cannot remount the tmpfs read-only"
+db "UPDATE prayer SET text = 'short again' WHERE id = '$ID'"
+for _ in $(seq 30); do grep 'Read-only file system' "$LOG" >/dev/null && break; sleep 0.1; done
+grep 'sync to .* failed.*Read-only file system' "$LOG" >/dev/null || { tail -5 "$LOG" >&2; fail "EROFS was not reported"; }
+cmp -s "$D/$F" "$T/old" || fail "EROFS: the file in DIR is not its old bytes"
+if af status "$DB" >"$T/status.out"; then fail "archivefs status exits 0 on a read-only sync folder"; fi
+mount -o remount,rw "$SMALL" || fail "cannot remount the tmpfs read-write"
+converged 5 || fail "sync did not catch up once the filesystem was writable again"
+af status "$DB" >/dev/null || fail "archivefs status still reports a problem"
+ok "a sync filesystem turned read-only: EROFS reported, old bytes kept, caught up once writable"
+
 unmount_fs_allow_errors() {
 	fusermount3 -u "$M" || fail "fusermount3 -u failed"
 	wait "$PID" || fail "the daemon exited non-zero"
