@@ -242,7 +242,43 @@ int store_reload_schema(struct store *s, struct buf *err)
 	return 0;
 }
 
+/* A writer killed mid-transaction leaves a hot rollback journal, which a
+ * read-only connection cannot roll back (SQLITE_READONLY_ROLLBACK). The
+ * first read on a read-write connection rolls it back, as the
+ * application's own next open would: the database is then as its last
+ * commit left it. 0, or the SQLite code of the failure. */
+static int roll_back_hot_journal(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
+static int store_open_once(const char *path, int flags, struct store **out,
+			   struct buf *err, int *xcode);
+
 int store_open(const char *path, int flags, struct store **out, struct buf *err)
+{
+	size_t mark = err ? err->len : 0;
+	int xcode = SQLITE_OK;
+	int rc = store_open_once(path, flags, out, err, &xcode);
+
+	if (rc && xcode == SQLITE_READONLY_ROLLBACK && roll_back_hot_journal(path) == SQLITE_OK) {
+		if (err)
+			buf_truncate(err, mark);
+		rc = store_open_once(path, flags, out, err, &xcode);
+	}
+	return rc;
+}
+
+static int store_open_once(const char *path, int flags, struct store **out,
+			   struct buf *err, int *xcode)
 {
 	struct store *s;
 	int oflags, rc;
@@ -274,8 +310,10 @@ int store_open(const char *path, int flags, struct store **out, struct buf *err)
 	/* Reading the schema is the first real access: it tells "not a
 	 * database" and "locked" apart from a good file. */
 	rc = store_reload_schema(s, err);
-	if (rc)
+	if (rc) {
+		*xcode = sqlite3_extended_errcode(s->db);
 		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:

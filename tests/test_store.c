@@ -3,7 +3,8 @@
  *
  * Pins what the rest of the engine relies on: the SQLite-to-errno table
  * row by row (primary codes, extended codes, unknown codes); how opening
- * fails on a missing or foreign file; the live schema as struct
+ * fails on a missing or foreign file, and succeeds after a writer was
+ * killed mid-transaction (its hot journal rolled back); the live schema as struct
  * store_table (keys in key order, WITHOUT ROWID, rowid keys, generated
  * columns, odd names, archivefs_* and sqlite_* exclusions) and the
  * sqlite_schema rows store_objects() hands to a rebuild; exact value
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -401,6 +403,59 @@ START_TEST(test_open_create)
 	rc = store_open(tpath("empty.db"), STORE_RDONLY, &s, &err);
 	ck_assert_msg(rc == 0, "empty file: %d: %s", rc, err.data);
 	ck_assert_int_eq(store_schema(s)->ntables, 0);
+	store_close(s);
+	buf_release(&err);
+}
+END_TEST
+
+/* A writer killed mid-transaction, its changed pages already spilled into
+ * the database file: the hot journal must be rolled back before a
+ * read-only open can read (SQLITE_READONLY_ROLLBACK otherwise), and what
+ * it then reads is the last commit. */
+START_TEST(test_open_hot_journal)
+{
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	const char *p = tpath("hot.db");
+	char jpath[8500];
+	struct stat st;
+	sqlite3 *db;
+	pid_t pid;
+	int rc, status;
+
+	ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"CREATE TABLE t(a INTEGER PRIMARY KEY, b);"
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
+		" INSERT INTO t SELECT i, 'committed' FROM n;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* a tiny cache, so the update spills into the file before commit */
+		if (sqlite3_open(p, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "PRAGMA cache_size = 2; BEGIN;"
+				 " UPDATE t SET b = 'uncommitted ' || hex(randomblob(200));",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			_exit(2);
+		_exit(0);   /* no commit, no rollback: as kill -9 */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer failed");
+	snprintf(jpath, sizeof(jpath), "%s-journal", p);
+	ck_assert_msg(stat(jpath, &st) == 0 && st.st_size > 0, "no hot journal left behind");
+
+	rc = store_open(p, STORE_RDONLY, &s, &err);
+	ck_assert_msg(rc == 0, "read-only open after a crashed writer: %d: %s", rc, err.data);
+	{
+		struct store_stmt *q = query_row(s, "SELECT count(*) FROM t WHERE b = 'committed'");
+		struct value v;
+
+		store_column(q, 0, &v);
+		ck_assert_int_eq(v.i, 2000);
+		store_finalize(q);
+	}
 	store_close(s);
 	buf_release(&err);
 }
@@ -1043,6 +1098,7 @@ static Suite *store_suite(void)
 	tcase_add_test(open, test_open_missing);
 	tcase_add_test(open, test_open_notadb);
 	tcase_add_test(open, test_open_create);
+	tcase_add_test(open, test_open_hot_journal);
 	suite_add_tcase(s, open);
 
 	tcase_add_checked_fixture(schema, unit_setup, unit_teardown);
