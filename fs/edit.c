@@ -154,6 +154,17 @@ int fs_open_writer(struct fs *fs, const char *db, struct buf *err)
 	return rc;
 }
 
+int fs_open_status(struct fs *fs)
+{
+	if (fs->scratch)
+		return 0;
+	/* Only .archivefs/ lives here: every change to the tree is EROFS
+	 * before it reaches the table (ops.c checks fs->rw). */
+	fs->scratch = scratch_new(2 * STATUS_MAX + 4096);
+	buf_init(&fs->status);
+	return fs->scratch ? 0 : -ENOMEM;
+}
+
 void fs_close_writer(struct fs *fs)
 {
 	if (fs->wr) {
@@ -219,7 +230,7 @@ static void make_folders(struct fs *fs, const char *path, mode_t mode)
 void fs_status_note(struct fs *fs, const char *lines)
 {
 	if (!fs->scratch)
-		return;   /* mounted read-only: the log and `archivefs status` */
+		return;   /* no table (out of memory at mount): the log has it */
 	pthread_mutex_lock(&fs->edit_mu);
 	buf_addstr(&fs->status, lines);
 	if (fs->status.len > STATUS_MAX) {

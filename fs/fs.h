@@ -510,11 +510,15 @@ int fs_set_mtime(struct fs *fs, const char *path, int64_t mtime_ns);
 void fs_refused(struct fs *fs, const char *path, int rc, const struct buf *why,
 		const char *text, size_t len);
 
-/* Append lines (each ending in '\n') to .archivefs/status (-o rw; a
- * read-only mount has no such file: the log and `archivefs status`). */
+/* Append lines (each ending in '\n') to .archivefs/status, which appears
+ * with its first line, in read-only mounts too. */
 void fs_status_note(struct fs *fs, const char *lines);
 /* "2026-11-21T10:11:12.123Z", as status lines start. */
 void fs_status_now(char *out, size_t size);
+
+/* A read-only mount's scratch table, which only ever holds .archivefs/
+ * (status lines): 0 or -ENOMEM. A no-op once fs_open_writer made one. */
+int fs_open_status(struct fs *fs);
 
 /* Open the read-write connection saves go through (-o rw), and the
  * scratch table. */

@@ -59,7 +59,9 @@ const char fs_mount_help[] =
 	"                               to the tree (files written atomically with the\n"
 	"                               mount's mtimes; a save is on disk before it\n"
 	"                               returns; healed by a whole pass at start and after\n"
-	"                               failures); unmount with fusermount3 -u MOUNTPOINT\n";
+	"                               failures, which are in MOUNTPOINT/.archivefs/status\n"
+	"                               and `archivefs status DB`); unmount with\n"
+	"                               fusermount3 -u MOUNTPOINT\n";
 
 static int usage(const char *what, const char *arg)
 {
@@ -400,6 +402,9 @@ int fs_mount_cmd(int argc, char **argv)
 			 " archivefs can write%s%s\n", db, err.len ? ": " : "", err.data);
 		goto out_fs;
 	}
+	if (!rw && fs_open_status(&fs))
+		fuse_log(FUSE_LOG_WARNING, "archivefs: mount: out of memory for"
+			 " .archivefs/status: problems go to the log only\n");
 	if (sync_arg && sync_open(sync_abs, &fs.sync, &err)) {
 		strip_newlines(&err);
 		fuse_log(FUSE_LOG_ERR, "archivefs: mount: --sync-dir: %s\n", err.data);

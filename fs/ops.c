@@ -314,6 +314,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, out.data, out.len);
 		goto out;
 	}
+	if (scratch_ino(ino) && fs->scratch) {
+		/* A read-only mount's .archivefs/status: opens have no handle */
+		rc = scratch_read(fs->scratch, ino, off, size, &out);
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_buf(req, out.data, out.len);
+		goto out;
+	}
 	if (path_of(req, ino, &path))
 		goto out;
 	rc = fs_read(fs, path.data, off, size, &out, &raced);

@@ -4,8 +4,8 @@
 # (/sys/fs/ext4/<dev>/simulate_fail, one failure per setting) makes the
 # next read of a directory block, an inode or a bitmap fail with EIO,
 # the way a failing disk does. For each that reaches archivefs:
-#   - the error reaches archivefs and is logged with the path (not
-#     swallowed: a swallowed error would leave no line and fail this);
+#   - the error reaches archivefs and is logged with the path, and the
+#     (read-only) mount's .archivefs/status shows it and its catching up;
 #   - the file in DIR is whole at every moment: its old bytes or the new,
 #     never a mix, and no temporary is left behind;
 #   - sync catches up by itself and `archivefs verify DB DIR` exits 0
@@ -75,7 +75,13 @@ for code in 7 5 3 1; do
 	converged 5 || { tail -5 "$LOG" >&2; fail "code $code: sync did not catch up after the I/O error"; }
 	ls -a "$D/$(dirname "$F")" | grep 'archivefs-tmp' >/dev/null && fail "code $code: a temporary file is left in DIR"
 	if [ "$(grep -c 'Input/output error' "$LOG" || true)" -gt "$errs_before" ]; then
-		ok "EIO (ext4 code $code): logged, the file stays whole, sync catches up"
+		# A read-only mount has the status file too.
+		grep "SYNC $D: Input/output error" "$M/.archivefs/status" >/dev/null ||
+			fail "code $code: the mount's .archivefs/status does not report it: $(cat "$M/.archivefs/status" 2>&1)"
+		ls -a "$M" | grep -x .archivefs >/dev/null || fail "code $code: .archivefs is not listed in the mount"
+		grep "SYNC $D: caught up" "$M/.archivefs/status" >/dev/null ||
+			fail "code $code: the status file does not say it caught up"
+		ok "EIO (ext4 code $code): logged and in the read-only mount's .archivefs/status, the file stays whole, sync catches up"
 	elif [ "$(cat "$SIM")" != 0 ]; then
 		echo 0 >"$SIM"
 		echo "# code $code: no read of that kind happened during the sync"
