@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "names.h"
 #include "query.h"
 #include "strset.h"
@@ -590,6 +591,31 @@ static void walk_release(struct walk *w)
 	buf_release(&w->tmp);
 }
 
+/* The history files (events.h), in name order. */
+static int walk_one_event_file(void *ctx, const char *name)
+{
+	struct walk *w = ctx;
+	struct archive_file f = { 0 };
+	int rc;
+
+	buf_reset(&w->path);
+	buf_addf(&w->path, "%s/%s", EVENTS_DIR, name);
+	rc = events_render(w->s, w->l, w->path.data, &w->file, &f.mode, w->err);
+	if (rc)
+		return rc;
+	f.path = w->path.data;
+	f.data = w->file.data;
+	f.len = w->file.len;
+	rc = w->emit(w->ctx, &f, w->err);
+	buf_reset(&w->file);
+	return rc;
+}
+
+static int walk_events(struct walk *w)
+{
+	return events_list(w->s, walk_one_event_file, w, w->err);
+}
+
 int archive_walk(struct store *s, const struct layout *l,
 		 archive_emit_fn emit, void *ctx, struct buf *err)
 {
@@ -622,6 +648,8 @@ int archive_walk(struct store *s, const struct layout *l,
 	for (i = 0; !rc && i < l->nhomes; i++)
 		if (l->homes[i].kind != HOME_CHILD)
 			rc = walk_home(&w, &l->homes[i], &all_rows);
+	if (!rc)
+		rc = walk_events(&w);
 	/* Every row rendered exactly once, or the walk failed. */
 	for (i = 0; !rc && i < l->nhomes; i++) {
 		long n;
@@ -822,6 +850,14 @@ int archive_render_file(struct store *s, const struct layout *l, const char *pat
 	kind = layout_classify(l, path, &h);
 	if (kind == PATH_NONE)
 		return -ENOENT;
+	if (kind == PATH_EVENTS) {
+		rc = own ? store_begin(s, 0, err) : 0;
+		if (!rc)
+			rc = events_render(s, l, path, out, mode, err);
+		if (own)
+			store_rollback(s);
+		return rc;
+	}
 	if (kind == PATH_CANONICAL) {
 		rc = file_filter(h, base ? base + 1 : path, &f, &keybuf, &hibuf);
 		if (rc)
@@ -849,6 +885,7 @@ int archive_render_file(struct store *s, const struct layout *l, const char *pat
 		rc = walk_home(&w, h, &f);
 		break;
 	case PATH_NONE:
+	case PATH_EVENTS:
 		break;
 	}
 	walk_release(&w);

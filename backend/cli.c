@@ -66,7 +66,11 @@ static const char usage_text[] =
 	"                               --sync-dir)\n"
 	"  status DB [--json]           the change journal's state: tree recorded, a\n"
 	"                               mount or sync following it, changes waiting, a\n"
-	"                               sync folder failing (exit 1 then)\n";
+	"                               sync folder failing (exit 1 then)\n"
+	"  history DB [--keep-months N] the history (system/event_log: every insert,\n"
+	"                               update and delete with old and new values):\n"
+	"                               events kept, and for how many months (default 12;\n"
+	"                               0 turns it off)\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -496,6 +500,7 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "ls", cmd_ls },
 		{ "sync", sync_command },
 		{ "status", status_command },
+		{ "history", history_command },
 	};
 
 	if (argc < 2)

@@ -26,6 +26,7 @@
 #include "archive.h"
 #include "diskfile.h"
 #include "dirwalk.h"
+#include "events.h"
 #include "format.h"
 #include "layout.h"
 #include "names.h"
@@ -590,6 +591,21 @@ static int import_file(void *ctx, const char *path, const struct stat *st,
 	kind = layout_classify(&x->l, path, &h);
 	if (kind == PATH_SCHEMA || kind == PATH_DERIVED)
 		return 0;
+	if (kind == PATH_EVENTS && x->merge)
+		return 0;   /* a live database keeps its own history (events.h) */
+	if (kind == PATH_EVENTS) {
+		long n = 0;
+		if (!S_ISREG(st->st_mode)) {
+			buf_addf(err, "%s: not a regular file", path);
+			return -EINVAL;
+		}
+		rc = diskfile_read(x->root, path, &x->data, err);
+		if (!rc)
+			rc = events_import(x->s, path, x->data.data, x->data.len, &n, err);
+		if (!rc)
+			x->st->files++;
+		return rc;
+	}
 	if (kind == PATH_NONE) {
 		buf_addf(err, "%s: not a file archivefs writes (no table lives at this"
 			 " path); move it out of the archive or fix its name", path);

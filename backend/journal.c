@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "events.h"
 #include "names.h"
 #include "query.h"
 #include "strset.h"
@@ -200,8 +201,9 @@ static void add_trigger_name(struct buf *q, const char *table, const char *what)
 	buf_release(&name);
 }
 
-/* DROP + CREATE the three triggers of h's table. */
-static void add_triggers_sql(struct buf *q, const struct home *h)
+/* DROP + CREATE the three triggers of h's table; with_events: each also
+ * records the event, old and new values (events.h). */
+static void add_triggers_sql(struct buf *q, const struct home *h, int with_events)
 {
 	static const struct { const char *what, *event, *op; int old, new; } k[] = {
 		{ "ins", "INSERT", "I", 0, 1 },
@@ -234,7 +236,10 @@ static void add_triggers_sql(struct buf *q, const struct home *h)
 					add_col_expr(q, h, col == 1 ? h->date_col : fk, pfx);
 			}
 		}
-		buf_addstr(q, "); END;\n");
+		buf_addstr(q, ");\n");
+		if (with_events)
+			events_trigger_sql(q, h, k[i].op[0]);
+		buf_addstr(q, "END;\n");
 	}
 }
 
@@ -576,7 +581,7 @@ int journal_seeded(struct store *s, struct buf *err)
 int journal_install(struct store *s, const struct layout *l, struct buf *err)
 {
 	struct buf q = BUF_INIT;
-	int64_t at = 0;
+	int64_t at = 0, months = EVENTS_MONTHS;
 	int rc, first = 0;
 
 	rc = store_begin(s, 1, err);
@@ -610,6 +615,18 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 		if (!rc)
 			rc = state_set(s, "seeded", 0, err);
 	}
+	if (!rc)
+		rc = events_create(s, err);
+	if (!rc && first) {
+		/* events already here (an imported archive's history) are
+		 * recorded by the seeding, not reported as new */
+		int64_t last = 0;
+		rc = run1(s, "SELECT max(seq) FROM main.archivefs_event", NULL, NULL, &last, err);
+		if (rc >= 0)
+			rc = state_set(s, "event_seq", last, err);
+	}
+	if (!rc)
+		rc = state_opt(s, "event_months", EVENTS_MONTHS, &months, err);
 	for (int i = 0; !rc && i < l->nhomes; i++) {
 		const struct home *h = &l->homes[i];
 		rc = is_virtual(s, h->t->name, err);
@@ -620,7 +637,7 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 		if (rc)
 			break;
 		buf_reset(&q);
-		add_triggers_sql(&q, h);
+		add_triggers_sql(&q, h, months > 0);
 		rc = store_exec(s, q.data, err);
 	}
 	if (!rc)
@@ -764,6 +781,34 @@ int journal_set_sync_error(struct store *s, int errnum, struct buf *err)
 		rc = store_commit(s, err);
 	if (rc)
 		store_rollback(s);
+	return rc;
+}
+
+int journal_event_months(struct store *s, int64_t *months, struct buf *err)
+{
+	if (!journal_installed(s)) {
+		*months = EVENTS_MONTHS;
+		return 0;
+	}
+	return state_opt(s, "event_months", EVENTS_MONTHS, months, err);
+}
+
+int journal_set_event_months(struct store *s, const struct layout *l, int64_t months,
+			     struct buf *err)
+{
+	int rc = journal_installed(s) ? 0 : journal_install(s, l, err);
+
+	if (!rc)
+		rc = store_begin(s, 1, err);
+	if (!rc)
+		rc = state_set(s, "event_months", months, err);
+	if (!rc)
+		rc = store_commit(s, err);
+	else
+		store_rollback(s);
+	/* the triggers write events or not: recreate them */
+	if (!rc)
+		rc = journal_install(s, l, err);
 	return rc;
 }
 
@@ -1207,7 +1252,10 @@ static int settle(struct apply *a, struct store *r)
 		unsigned mode = 0;
 		int recorded;
 
-		rc = archive_render_file(r, a->l, c->path, &bytes, &mode, a->err);
+		/* History files on our own connection: it sees the events this
+		 * transaction pruned (the rows of user tables it never writes) */
+		rc = archive_render_file(strncmp(c->path, EVENTS_DIR "/", strlen(EVENTS_DIR) + 1) ?
+					 r : a->s, a->l, c->path, &bytes, &mode, a->err);
 		if (rc == -ENOENT) {
 			c->exists = 0;
 			rc = 0;
@@ -1227,7 +1275,7 @@ static int settle(struct apply *a, struct store *r)
 			store_column(get, 0, &hv);
 		rc = 0;
 		if (!c->exists) {
-			c->report = recorded;
+			c->report = recorded || c->force;
 			if (recorded) {
 				rc = store_bind(del, 1, &p);
 				if (!rc)
@@ -1265,6 +1313,51 @@ static int settle(struct apply *a, struct store *r)
 	return rc;
 }
 
+static void event_cand(void *ctx, const char *path, int64_t mtime_ns)
+{
+	struct apply *a = ctx;
+	int force = a->force;
+
+	a->force = 0;
+	add_cand(a, path, mtime_ns);
+	a->force = force;
+}
+
+/* A file losing events to the retention policy: reported gone even when
+ * the records never had it (a sync folder may still hold it). */
+static void pruned_cand(void *ctx, const char *path, int64_t mtime_ns)
+{
+	struct apply *a = ctx;
+	int force = a->force;
+
+	a->force = 1;
+	add_cand(a, path, mtime_ns);
+	a->force = force;
+}
+
+/* The history files with new events, and those losing events to the
+ * retention policy (events.h); both settle like any other file. */
+static int read_events(struct apply *a)
+{
+	int64_t after = 0, months = EVENTS_MONTHS;
+	int rc = state_opt(a->s, "event_seq", 0, &after, a->err);
+
+	if (!rc)
+		rc = events_since(a->s, &after, event_cand, a, a->err);
+	if (!rc)
+		rc = state_set(a->s, "event_seq", after, a->err);
+	if (!rc)
+		rc = state_opt(a->s, "event_months", EVENTS_MONTHS, &months, a->err);
+	if (!rc && months > 0)
+		rc = events_prune(a->s, events_cutoff(now_ns() / 1000000, (int)months),
+				  pruned_cand, a, a->err);
+	/* Emptied by the prune: the next event gets seq 1 again. */
+	if (!rc && run1(a->s, "SELECT 1 FROM main.archivefs_event LIMIT 1",
+			NULL, NULL, NULL, a->err) == 0)
+		rc = state_set(a->s, "event_seq", 0, a->err);
+	return rc < 0 ? rc : 0;
+}
+
 int journal_apply(struct store *s, const struct layout *l,
 		  journal_changed_fn changed, void *ctx, long *applied,
 		  struct buf *err)
@@ -1286,6 +1379,8 @@ int journal_apply(struct store *s, const struct layout *l,
 		rc = state_opt(s, "seed_seq", 0, &a.seed_seq, err);
 	if (!rc)
 		rc = read_journal(&a, from, &last, &count);
+	if (!rc && count)
+		rc = read_events(&a);
 	if (!rc && count) {
 		dedupe(&a);
 		if (a.n)

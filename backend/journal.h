@@ -61,6 +61,13 @@ int journal_lock(const char *db, int *fd, struct buf *err);
  */
 int journal_set_sync_error(struct store *s, int errnum, struct buf *err);
 
+/* The history's retention in months (events.h; 0: off), and setting it:
+ * installs the journal if needed, and recreates the triggers so they
+ * write events or not. Older events go at the next journal_apply(). */
+int journal_event_months(struct store *s, int64_t *months, struct buf *err);
+int journal_set_event_months(struct store *s, const struct layout *l, int64_t months,
+			     struct buf *err);
+
 /* What `archivefs status` reports of a database's change journal. */
 struct journal_status {
 	int installed;            /* the archivefs_* objects exist */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dates.h"
+#include "events.h"
 #include "format.h"
 #include "names.h"
 
@@ -311,6 +312,8 @@ unsigned layout_folder_mode(const struct layout *l, const char *folder, size_t l
 	struct buf orphans = BUF_INIT;
 	unsigned mode = 0755;
 
+	if (len == strlen(EVENTS_DIR) && strncmp(folder, EVENTS_DIR, len) == 0)
+		return EVENTS_DIR_MODE;
 	for (int i = 0; i < l->nhomes && mode == 0755; i++) {
 		const struct home *h = &l->homes[i];
 		if (!h->secret)
@@ -358,12 +361,18 @@ void layout_title(const struct home *h, const struct value *vals,
 		buf_addstr(&t, ": all rows");
 	}
 	fmt_render_comment(out, t.data, t.len);
-	buf_reset(&t);
-	buf_addstr(&t, "archivefs text format 1: [table] starts a row, \"name: value\" "
-		   "is a field, \"| \" lines are text as written, \"\\ \" lines have "
-		   "\\-escapes; see README.txt");
-	fmt_render_comment(out, t.data, t.len);
 	buf_release(&t);
+	layout_format_note(out);
+}
+
+void layout_format_note(struct buf *out)
+{
+	static const char note[] =
+		"archivefs text format 1: [table] starts a row, \"name: value\" "
+		"is a field, \"| \" lines are text as written, \"\\ \" lines have "
+		"\\-escapes; see README.txt";
+
+	fmt_render_comment(out, note, sizeof(note) - 1);
 }
 
 /* If `path` starts with `prefix`, return what follows it; else NULL. */
@@ -463,6 +472,12 @@ enum path_kind layout_classify(const struct layout *l, const char *path,
 		return PATH_DERIVED;
 	if (strcmp(path, LAYOUT_SCHEMA) == 0)
 		return PATH_SCHEMA;
+	if (strncmp(path, EVENTS_DIR "/", strlen(EVENTS_DIR) + 1) == 0) {
+		int64_t lo, hi;
+		int yes = events_parse_path(path, &b, &lo, &hi);
+		buf_release(&b);
+		return yes ? PATH_EVENTS : PATH_NONE;
+	}
 	for (int i = 0; i < l->nhomes; i++) {
 		struct home *h = &l->homes[i];
 		if (h->kind == HOME_CHILD)

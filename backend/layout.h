@@ -102,6 +102,9 @@ unsigned layout_dir_mode(const struct home *h);
  */
 unsigned layout_folder_mode(const struct layout *l, const char *folder, size_t len);
 
+/* Append the "# archivefs text format 1: ..." line every file has. */
+void layout_format_note(struct buf *out);
+
 /* The title comment of a file of home `h` whose first row is `vals`. */
 void layout_title(const struct home *h, const struct value *vals,
 		  int64_t rowid, int orphans, struct buf *out);
@@ -109,9 +112,11 @@ void layout_title(const struct home *h, const struct value *vals,
 /*
  * What a path is: the home whose rows a file at this path holds
  * (canonical), the schema file, a derived (read-only, never imported) file,
- * or nothing archivefs writes. For canonical files *home is set.
+ * a history file (events.h: read-only, imported into archivefs_event), or
+ * nothing archivefs writes. For canonical files *home is set.
  */
-enum path_kind { PATH_NONE, PATH_CANONICAL, PATH_ORPHANS, PATH_SCHEMA, PATH_DERIVED };
+enum path_kind { PATH_NONE, PATH_CANONICAL, PATH_ORPHANS, PATH_SCHEMA, PATH_DERIVED,
+		 PATH_EVENTS };
 enum path_kind layout_classify(const struct layout *l, const char *path,
 			       struct home **home);
 

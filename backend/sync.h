@@ -69,5 +69,8 @@ int sync_command(int argc, char **argv);
  * followed, changes waiting) and whether a sync folder is failing; exit 1
  * when one is, or when a follower is more than 10 s behind. */
 int status_command(int argc, char **argv);
+/* `archivefs history DB [--keep-months N]`: the history's state, and its
+ * retention policy (events.h). */
+int history_command(int argc, char **argv);
 
 #endif

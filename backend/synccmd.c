@@ -15,6 +15,7 @@
  * --sync-dir).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "events.h"
 #include "journal.h"
 #include "progress.h"
 #include "store.h"
@@ -371,4 +373,102 @@ int status_command(int argc, char **argv)
 	}
 	buf_release(&err);
 	return problem ? EXIT_FAIL : 0;
+}
+
+/* --- archivefs history ------------------------------------------------------ */
+
+static int count_file(void *ctx, const char *name)
+{
+	(void)name;
+	(*(long *)ctx)++;
+	return 0;
+}
+
+int history_command(int argc, char **argv)
+{
+	const char *db = NULL;
+	long long keep = -1;
+	int64_t months = 0, n = 0, oldest = 0, newest = 0;
+	long files = 0;
+	struct store *s = NULL;
+	struct layout l;
+	struct buf err = BUF_INIT;
+	int rc, bound = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--keep-months") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			keep = strtoll(argv[++i], &end, 10);
+			if (errno || *end || keep < 0 || keep > 100000) {
+				fprintf(stderr, "archivefs: history: --keep-months takes a number"
+					" of months (0 turns history off), not '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "archivefs: history: unknown option %s\n", argv[i]);
+			return EXIT_USAGE;
+		} else if (!db) {
+			db = argv[i];
+		} else {
+			fprintf(stderr, "archivefs: history: unexpected argument %s\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!db) {
+		fprintf(stderr, "archivefs: history: needs a database (archivefs history DB"
+			" [--keep-months N])\n");
+		return EXIT_USAGE;
+	}
+	rc = store_open(db, keep >= 0 ? STORE_RDWR : STORE_RDONLY, &s, &err);
+	if (!rc) {
+		rc = layout_bind(&l, store_schema(s), &err);
+		bound = !rc;
+	}
+	if (!rc && keep >= 0)
+		rc = journal_set_event_months(s, &l, keep, &err);
+	if (!rc)
+		rc = journal_event_months(s, &months, &err);
+	if (!rc && events_any(s, &err) == 1) {
+		struct store_stmt *st;
+		rc = store_prepare(s, "SELECT count(*), min(ts), max(ts) FROM main.archivefs_event",
+				   &st, &err);
+		if (!rc && (rc = store_step(st, &err)) == 1) {
+			struct value v[3];
+			for (int i = 0; i < 3; i++)
+				store_column(st, i, &v[i]);
+			n = v[0].i;
+			oldest = v[1].i;
+			newest = v[2].i;
+			rc = 0;
+		}
+		if (!rc)
+			store_finalize(st);
+		if (!rc)
+			rc = events_list(s, count_file, &files, &err);
+	}
+	if (bound)
+		layout_release(&l);
+	store_close(s);
+	if (rc) {
+		fprintf(stderr, "archivefs: history: %s: %s\n", db, err.data);
+		buf_release(&err);
+		return EXIT_FAIL;
+	}
+	printf("history   %s\n", months ? "on: every insert, update and delete, with old and"
+	       " new values, in " EVENTS_DIR "/<table>_events_YYYY_MM.txt" : "off");
+	if (months)
+		printf("keeps     %lld months (the current one and %lld before it; older"
+		       " events go at the next change applied)\n", (long long)months,
+		       (long long)months - 1);
+	printf("events    %lld in %ld files", (long long)n, files);
+	if (n) {
+		char a[32], b[32];
+		iso(oldest * 1000000, a, sizeof(a));
+		iso(newest * 1000000, b, sizeof(b));
+		printf(", %s to %s", a, b);
+	}
+	printf("\n");
+	buf_release(&err);
+	return 0;
 }

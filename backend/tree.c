@@ -10,7 +10,9 @@
  *     homes, and orphans/ when a child has orphans;
  *   - <folder>/YYYY, <folder>/YYYY/MM, <folder>/undated of a per-row home:
  *     its months, or the files of its rows there;
- *   - <folder>/orphans: one file per child table with orphans.
+ *   - <folder>/orphans: one file per child table with orphans;
+ *   - system/event_log (once any event is recorded): the history files
+ *     (events.h).
  * Entries are gathered, de-duplicated and sorted before the callback sees
  * them. Everything is read inside one read transaction.
  */
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "events.h"
 #include "query.h"
 #include "strset.h"
 
@@ -326,6 +329,12 @@ static int cmp_entries(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
+static int add_event_file(void *ctx, const char *name)
+{
+	add_entry(ctx, name, strlen(name), TREE_FILE);
+	return 0;
+}
+
 static int gather(struct listing *ls, const char *dir)
 {
 	size_t dl = strlen(dir);
@@ -336,8 +345,17 @@ static int gather(struct listing *ls, const char *dir)
 		add_entry(ls, LAYOUT_README, strlen(LAYOUT_README), TREE_FILE);
 		add_entry(ls, "system", 6, TREE_DIR);
 	}
-	if (strcmp(dir, "system") == 0)
+	if (strcmp(dir, "system") == 0) {
 		add_entry(ls, "schema.txt", 10, TREE_FILE);
+		rc = events_any(ls->s, ls->err);
+		if (rc == 1)
+			add_entry(ls, "event_log", 9, TREE_DIR);
+		if (rc < 0)
+			return rc;
+		rc = 0;
+	}
+	if (strcmp(dir, EVENTS_DIR) == 0)
+		return events_list(ls->s, add_event_file, ls, ls->err);
 	for (int i = 0; !rc && i < ls->l->nhomes; i++) {
 		const struct home *h = &ls->l->homes[i];
 		const char *f = h->folder, *rest;

@@ -71,7 +71,13 @@ cmp -s "$M/$P" "$T/p.expected" || fail "$P differs from what archivefs cat rende
 [ "$(stat -c %Y "$M/$P")" -ge "$old_mtime" ] || fail "$P's mtime went back in time"
 ls -l "$M/$(dirname "$P")" | grep " $size .*$(basename "$P")" >/dev/null || fail "ls -l does not show the new size"
 snapshot >"$T/s1"
-diff <(grep -vF " $P" "$T/s0") <(grep -vF " $P" "$T/s1") >&2 || fail "other files' mtimes or sizes changed"
+# besides the file, only the history of the change appears (issue 5)
+EV=system/event_log/prayer_events_$(date -u +%Y_%m).txt
+diff <(grep -vF " $P" "$T/s0") <(grep -vF " $P" "$T/s1" | grep -v ' system/event_log') >&2 ||
+	fail "other files' mtimes or sizes changed"
+grep " $EV\$" "$T/s1" >/dev/null || fail "the update's history file $EV is not in the mount"
+grep -A3 '^\[new\]' "$M/$EV" | grep 'Live text, changed by the app.' >/dev/null ||
+	fail "the history file does not show the new text: $(cat "$M/$EV")"
 ok "UPDATE: cat, stat size and mtime, ls -l show it within 1 s; no other file changed"
 
 # --- (b) an INSERT in a new month: file and folders appear ---------------
@@ -125,10 +131,11 @@ app "UPDATE prayermark SET created_at = '2023-02-14 18:17:25.000000' WHERE id = 
 mark_visible() { [ "$(cat "$M/$P")" != "$before" ]; }
 within_1s "the prayer file holding the updated mark" mark_visible
 out=$(rsync -a --itemize-changes "$M/" "$B/")
-lines=$(grep '^>f' <<<"$out" || true)
-[ "$(wc -l <<<"$lines")" = 1 ] && [ "${lines#* }" = "$P" ] ||
-	{ echo "$out" >&2; fail "rsync after one mark UPDATE did not copy exactly $P"; }
-[ "$(wc -l <<<"$out")" = 1 ] || { echo "$out" >&2; fail "rsync changed more than $P"; }
+lines=$(grep '^>f' <<<"$out" | awk '{print $2}' | LC_ALL=C sort || true)
+EVM=system/event_log/prayermark_events_$(date -u +%Y_%m).txt
+[ "$lines" = "$(printf '%s\n%s' "$P" "$EVM" | LC_ALL=C sort)" ] ||
+	{ echo "$out" >&2; fail "rsync after one mark UPDATE did not copy exactly $P and its history $EVM"; }
+[ "$(wc -l <<<"$out")" = 2 ] || { echo "$out" >&2; fail "rsync changed more than $P and $EVM"; }
 ok "rsync: a second run copies nothing; after one mark UPDATE, exactly $P"
 
 af export "$DB" "$X" --quiet

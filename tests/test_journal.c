@@ -26,6 +26,8 @@
 
 #include "archive.h"
 #include "buf.h"
+#include "events.h"
+#include "format.h"
 #include "journal.h"
 #include "layout.h"
 #include "names.h"
@@ -129,11 +131,22 @@ struct report {
 struct reports {
 	struct report r[64];
 	int n;
+	struct report ev[16];   /* history files (test_events checks them) */
+	int nev;
 };
 
 static void on_changed(void *ctx, const char *path, int64_t mtime, int exists)
 {
 	struct reports *rs = ctx;
+
+	if (strncmp(path, EVENTS_DIR "/", strlen(EVENTS_DIR) + 1) == 0) {
+		ck_assert_int_lt(rs->nev, 16);
+		snprintf(rs->ev[rs->nev].path, sizeof(rs->ev[rs->nev].path), "%s", path);
+		rs->ev[rs->nev].mtime = mtime;
+		rs->ev[rs->nev].exists = exists;
+		rs->nev++;
+		return;
+	}
 
 	ck_assert_int_lt(rs->n, 64);
 	snprintf(rs->r[rs->n].path, sizeof(rs->r[rs->n].path), "%s", path);
@@ -672,6 +685,253 @@ START_TEST(test_seed_stopped_then_resumed)
 }
 END_TEST
 
+/* --- history (events.c) ------------------------------------------------------ */
+
+/* The one event file path of tbl reported by the last apply. */
+static const char *event_report(const struct reports *rs, const char *tbl)
+{
+	size_t n = strlen(EVENTS_DIR) + 1 + strlen(tbl);
+
+	for (int i = 0; i < rs->nev; i++)
+		if (!strncmp(rs->ev[i].path, EVENTS_DIR "/", strlen(EVENTS_DIR) + 1) &&
+		    !strncmp(rs->ev[i].path + strlen(EVENTS_DIR) + 1, tbl, strlen(tbl)) &&
+		    !strncmp(rs->ev[i].path + n, "_events_", 8))
+			return rs->ev[i].path;
+	return NULL;
+}
+
+/* The fields of record `rec` (0-based) of a parsed event file, by name. */
+static const struct fmt_field *field_of(const struct fmt_doc *d, size_t rec, const char *name)
+{
+	const struct fmt_record *r = &d->recs[rec];
+
+	for (size_t i = r->first; i < r->first + r->nfields; i++)
+		if (!strcmp(d->fields[i].name, name))
+			return &d->fields[i];
+	return NULL;
+}
+
+/* Every value a column can hold comes back from the history bit for bit:
+ * rendered from the trigger's literals, parsed with the archive parser. */
+START_TEST(test_events_exact_values)
+{
+	static const char *const vals[] = {
+		"NULL", "0", "-9223372036854775808", "9223372036854775807", "0.1 + 0.2",
+		"1e300", "-1.5e-7", "5e-324", "9e999", "''", "'it''s'", "x''",
+		"x'00ff7f'", "CAST(x'61006200' AS TEXT)", "'two' || char(10) || 'lines'",
+		"'  padded '", "'NULL'", "'12'", "char(13)", "'Miriam מרים'",
+	};
+	struct fx f;
+	struct reports rs;
+	struct buf sql = BUF_INIT, text = BUF_INIT, again = BUF_INIT, err = BUF_INIT;
+	const char *path;
+	unsigned mode;
+	struct fmt_doc doc;
+	struct fmt_error fe;
+	char rpath[256];
+
+	fx_open(&f, 1);
+	ck_assert_int_eq(store_exec(f.app, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v)", &f.err), 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	layout_release(&f.l);
+	ck_assert_int_eq(store_reload_schema(f.s, &f.err), 0);
+	ck_assert_int_eq(layout_bind(&f.l, store_schema(f.s), &f.err), 0);
+	ck_assert_msg(journal_install(f.s, &f.l, &f.err) == 0, "%s", f.err.data);
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		buf_reset(&sql);
+		buf_addf(&sql, "INSERT INTO kv VALUES (%zu, %s);", i, vals[i]);
+		ck_assert_msg(store_exec(f.app, sql.data, &f.err) == 0, "%s: %s", vals[i], f.err.data);
+	}
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_msg(journal_apply(f.s, &f.l, on_changed, &rs, &(long){ 0 }, &f.err) == 0,
+		      "%s", f.err.data);
+	path = event_report(&rs, "kv");
+	ck_assert_msg(path != NULL, "no event file reported for kv");
+	snprintf(rpath, sizeof(rpath), "%s", path);
+	ck_assert_int_eq(rs.ev[0].exists, 1);
+	ck_assert_msg(archive_render_file(f.s, &f.l, rpath, &text, &mode, &f.err) == 0,
+		      "%s", f.err.data);
+	ck_assert_uint_eq(mode, 0444);
+	fmt_doc_init(&doc);
+	ck_assert_msg(fmt_parse(text.data, text.len, &doc, &fe) == 0, "%d:%d: %s\n%s",
+		      fe.line, fe.col, fe.msg, text.data);
+	/* an [event] and a [new] per insert, in order, each [new] the row */
+	ck_assert_int_eq(doc.nrecs, 2 * (sizeof(vals) / sizeof(vals[0])));
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		const struct fmt_field *v = field_of(&doc, 2 * i + 1, "v");
+		struct store_stmt *st;
+		struct value want;
+
+		ck_assert_str_eq(doc.recs[2 * i].table, "event");
+		ck_assert_str_eq(doc.recs[2 * i + 1].table, "new");
+		ck_assert_str_eq(field_of(&doc, 2 * i, "op")->val.s, "insert");
+		ck_assert_int_eq(field_of(&doc, 2 * i, "k")->val.i, (int64_t)i);
+		ck_assert_ptr_nonnull(v);
+		buf_reset(&sql);
+		buf_addf(&sql, "SELECT v FROM kv WHERE k = %zu", i);
+		ck_assert_int_eq(store_prepare(f.s, sql.data, &st, &f.err), 0);
+		ck_assert_int_eq(store_step(st, &f.err), 1);
+		store_column(st, 0, &want);
+		ck_assert_msg(value_equal(&v->val, &want), "value %zu (%s) differs in the history",
+			      i, vals[i]);
+		store_finalize(st);
+	}
+	fmt_doc_release(&doc);
+
+	/* read back into a fresh database: the same bytes */
+	{
+		struct store *s2;
+		char p2[4400];
+		long n = 0;
+		snprintf(p2, sizeof(p2), "%s/again.sqlite", unit_tmpdir);
+		ck_assert_int_eq(store_open(p2, STORE_RDWR | STORE_CREATE, &s2, &err), 0);
+		ck_assert_int_eq(store_begin(s2, 1, &err), 0);
+		ck_assert_msg(events_import(s2, rpath, text.data, text.len, &n, &err) == 0,
+			      "%s", err.data);
+		ck_assert_int_eq(store_commit(s2, &err), 0);
+		ck_assert_int_eq(n, (long)(sizeof(vals) / sizeof(vals[0])));
+		ck_assert_msg(events_render(s2, &f.l, rpath, &again, &mode, &err) == 0, "%s", err.data);
+		ck_assert_msg(again.len == text.len && !memcmp(again.data, text.data, text.len),
+			      "imported history renders differently:\n%s\n---\n%s", text.data,
+			      again.data);
+		store_close(s2);
+	}
+	buf_release(&sql);
+	buf_release(&text);
+	buf_release(&again);
+	buf_release(&err);
+	fx_close(&f);
+}
+END_TEST
+
+/* An update shows only the columns it changed, old and new; an UPDATE
+ * that changes nothing leaves no event; a delete shows the old row. */
+START_TEST(test_events_update_delete)
+{
+	struct fx f;
+	struct reports rs;
+	struct buf text = BUF_INIT;
+	struct fmt_doc doc;
+	struct fmt_error fe;
+	const char *path;
+	char rpath[256];
+
+	fx_open(&f, 1);
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = flagged", &f.err), 0);
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &(long){ 0 }, &f.err), 0);
+	ck_assert_int_eq(rs.nev, 0);
+	ck_assert_int_eq(events_any(f.s, &f.err), 0);
+
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1, text = 'x''y'"
+				    " WHERE id = 'p1'; DELETE FROM note WHERE body = 'one';"
+				    " UPDATE pref SET v = 'light' WHERE usr = 'ann' AND k = 'theme'",
+				    &f.err), 0);
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &(long){ 0 }, &f.err), 0);
+	ck_assert_int_eq(rs.nev, 3);   /* note, pref, prayer: one file each */
+	path = event_report(&rs, "prayer");
+	ck_assert_ptr_nonnull(path);
+	snprintf(rpath, sizeof(rpath), "%s", path);
+	ck_assert_int_eq(archive_render_file(f.s, &f.l, rpath, &text, NULL, &f.err), 0);
+	fmt_doc_init(&doc);
+	ck_assert_int_eq(fmt_parse(text.data, text.len, &doc, &fe), 0);
+	ck_assert_int_eq(doc.nrecs, 3);
+	ck_assert_str_eq(field_of(&doc, 0, "op")->val.s, "update");
+	ck_assert_str_eq(field_of(&doc, 0, "id")->val.s, "p1");
+	ck_assert_int_eq(doc.recs[1].nfields, 2);     /* [old]: text, flagged */
+	ck_assert_int_eq(field_of(&doc, 1, "flagged")->val.i, 0);
+	ck_assert_str_eq(field_of(&doc, 1, "text")->val.s, "Pray for p1");
+	ck_assert_int_eq(doc.recs[2].nfields, 2);     /* [new] */
+	ck_assert_int_eq(field_of(&doc, 2, "flagged")->val.i, 1);
+	ck_assert_str_eq(field_of(&doc, 2, "text")->val.s, "x'y");
+	fmt_doc_release(&doc);
+
+	path = event_report(&rs, "note");
+	ck_assert_ptr_nonnull(path);
+	snprintf(rpath, sizeof(rpath), "%s", path);
+	ck_assert_int_eq(archive_render_file(f.s, &f.l, rpath, &text, NULL, &f.err), 0);
+	fmt_doc_init(&doc);
+	ck_assert_int_eq(fmt_parse(text.data, text.len, &doc, &fe), 0);
+	ck_assert_int_eq(doc.nrecs, 2);
+	ck_assert_str_eq(field_of(&doc, 0, "op")->val.s, "delete");
+	ck_assert_int_eq(field_of(&doc, 0, "rowid")->val.i, 1);   /* no key: the rowid */
+	ck_assert_str_eq(doc.recs[1].table, "old");
+	ck_assert_str_eq(field_of(&doc, 1, "body")->val.s, "one");
+	fmt_doc_release(&doc);
+
+	path = event_report(&rs, "pref");   /* a two-column key */
+	ck_assert_ptr_nonnull(path);
+	snprintf(rpath, sizeof(rpath), "%s", path);
+	ck_assert_int_eq(archive_render_file(f.s, &f.l, rpath, &text, NULL, &f.err), 0);
+	fmt_doc_init(&doc);
+	ck_assert_int_eq(fmt_parse(text.data, text.len, &doc, &fe), 0);
+	ck_assert_str_eq(field_of(&doc, 0, "usr")->val.s, "ann");
+	ck_assert_str_eq(field_of(&doc, 0, "k")->val.s, "theme");
+	ck_assert_str_eq(field_of(&doc, 1, "v")->val.s, "dark");
+	ck_assert_str_eq(field_of(&doc, 2, "v")->val.s, "light");
+	fmt_doc_release(&doc);
+	check_listings(&f, EVENTS_DIR);
+	buf_release(&text);
+	fx_close(&f);
+}
+END_TEST
+
+/* Retention: events of months before the cutoff go, and their files are
+ * reported gone; a month inside it stays; months 0 turns history off. */
+START_TEST(test_events_retention)
+{
+	struct fx f;
+	struct reports rs;
+	struct buf p = BUF_INIT;
+	int64_t now_ms = now_ns() / 1000000;
+	int64_t old_ms = events_cutoff(now_ms, 3) - 1;   /* the day before the cutoff */
+	char sql[512];
+
+	fx_open(&f, 1);
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1 WHERE id = 'p1';"
+				    " UPDATE prayer SET flagged = 1 WHERE id = 'p2'", &f.err), 0);
+	ck_assert_int_eq(journal_apply(f.s, &f.l, NULL, NULL, &(long){ 0 }, &f.err), 0);
+	/* age the first event to just before the cutoff of a 3-month policy */
+	snprintf(sql, sizeof(sql), "UPDATE archivefs_event SET ts = %lld WHERE seq = 1;"
+		 " INSERT OR REPLACE INTO archivefs_state VALUES ('event_months', 3)",
+		 (long long)old_ms);
+	ck_assert_int_eq(store_exec(f.s, sql, &f.err), 0);
+	ck_assert_int_eq(journal_rescan(f.s, &f.l, NULL, NULL, NULL, &f.err), 0);
+	events_path(&p, "prayer", old_ms);
+	ck_assert_int_eq(journal_lookup(f.s, p.data, &(struct journal_file){ 0 }, &f.err), 1);
+
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 0 WHERE id = 'p1'",
+				    &f.err), 0);
+	memset(&rs, 0, sizeof(rs));
+	ck_assert_int_eq(journal_apply(f.s, &f.l, on_changed, &rs, &(long){ 0 }, &f.err), 0);
+	ck_assert_int_eq(rs.nev, 2);
+	{
+		int gone = 0, kept = 0;
+		for (int i = 0; i < rs.nev; i++) {
+			if (!strcmp(rs.ev[i].path, p.data))
+				gone = !rs.ev[i].exists;
+			else
+				kept = rs.ev[i].exists;
+		}
+		ck_assert_msg(gone, "the aged month was not reported gone");
+		ck_assert_msg(kept, "this month's file was not reported");
+	}
+	ck_assert_int_eq(journal_lookup(f.s, p.data, &(struct journal_file){ 0 }, &f.err), 0);
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(*) FROM archivefs_event"), 2);
+
+	/* off: the triggers record no more events */
+	ck_assert_int_eq(store_exec(f.s, "INSERT OR REPLACE INTO archivefs_state"
+				    " VALUES ('event_months', 0)", &f.err), 0);
+	ck_assert_int_eq(journal_install(f.s, &f.l, &f.err), 0);
+	ck_assert_int_eq(store_exec(f.app, "UPDATE prayer SET flagged = 1 WHERE id = 'p1'",
+				    &f.err), 0);
+	ck_assert_int_eq(count_rows(f.s, "SELECT count(*) FROM archivefs_event"), 2);
+	buf_release(&p);
+	fx_close(&f);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -688,6 +948,9 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_list_matches_tree);
 	tcase_add_test(tc, test_seed_after_changes);
 	tcase_add_test(tc, test_seed_stopped_then_resumed);
+	tcase_add_test(tc, test_events_exact_values);
+	tcase_add_test(tc, test_events_update_delete);
+	tcase_add_test(tc, test_events_retention);
 	suite_add_tcase(s, tc);
 	return s;
 }

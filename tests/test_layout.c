@@ -76,6 +76,7 @@ static const char *path_kind_name(enum path_kind k)
 	case PATH_ORPHANS: return "PATH_ORPHANS";
 	case PATH_SCHEMA: return "PATH_SCHEMA";
 	case PATH_DERIVED: return "PATH_DERIVED";
+	case PATH_EVENTS: return "PATH_EVENTS";
 	}
 	return "?";
 }
