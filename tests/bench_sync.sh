@@ -3,9 +3,10 @@
 # what archivefs' change-journal triggers cost the application's commits.
 #
 # 1. Trigger cost: the same single-row INSERT, committed alone, N times,
-#    into two copies of one demo database, interleaved: one without
-#    archivefs objects, one with the change journal installed (no mount
-#    running: the cost is the triggers' alone). Reports p50/p99 and the
+#    into three copies of one demo database, interleaved: one without
+#    archivefs objects, one with the change journal installed (history on,
+#    the default: each change also records its old and new values), one
+#    with history off (no mount running: the cost is the triggers' alone). Reports p50/p99 and the
 #    p50 ratio. Goal (issue 5): under 1.5x.
 # 2. Sync lag: a demo database in WAL mode, mounted with --sync-dir; the
 #    application commits one-row updates at 100, 1,000 and 5,000 commits/s
@@ -53,17 +54,20 @@ cleanup() {
 trap cleanup EXIT
 
 echo "# demo database: $prayers prayers"
-rm -f "$W/plain.db" "$W/journal.db"
+rm -f "$W/plain.db" "$W/journal.db" "$W/nohistory.db"
 "$archivefs" demo "$W/plain.db" --prayers "$prayers" --quiet
 cp "$W/plain.db" "$W/journal.db"
 "$archivefs" sync "$W/journal.db" "$W/seeded" --quiet   # installs the journal
+cp "$W/plain.db" "$W/nohistory.db"
+"$archivefs" history "$W/nohistory.db" --keep-months 0 >/dev/null   # journal, no events
 
 echo "## 1. trigger cost: one-row INSERT commits (rollback journal, synchronous FULL)"
-python3 - "$W/plain.db" "$W/journal.db" <<'PY'
+python3 - "$W/plain.db" "$W/journal.db" "$W/nohistory.db" <<'PY'
 import sqlite3, sys, time
-plain, journal = sys.argv[1:3]
+plain, journal, nohistory = sys.argv[1:4]
 cons = {name: sqlite3.connect(path, isolation_level=None) for name, path in
-        (("without triggers", plain), ("with archivefs triggers", journal))}
+        (("without triggers", plain), ("with archivefs triggers (journal + history)", journal),
+         ("with archivefs triggers, history off", nohistory))}
 user = cons["without triggers"].execute("SELECT display_name FROM user LIMIT 1").fetchone()[0]
 pid = cons["without triggers"].execute("SELECT id FROM prayer LIMIT 1").fetchone()[0]
 times = {name: [] for name in cons}
