@@ -19,6 +19,7 @@
 #include "archive.h"
 #include "buf.h"
 #include "cli.h"
+#include "backup.h"
 #include "demo.h"
 #include "export.h"
 #include "import.h"
@@ -70,7 +71,12 @@ static const char usage_text[] =
 	"  history DB [--keep-months N] the history (system/event_log: every insert,\n"
 	"                               update and delete with old and new values):\n"
 	"                               events kept, and for how many months (default 12;\n"
-	"                               0 turns it off)\n";
+	"                               0 turns it off)\n"
+	"  backup DB DEST               SQLite online backup of DB (also while the\n"
+	"                               application writes), integrity-checked, with\n"
+	"                               DEST.sha256; DEST a new file or a folder\n"
+	"  restore BACKUP DB            check BACKUP's checksum and integrity, keep DB as\n"
+	"                               DB.pre-restore-<time>, then put BACKUP in place\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -501,6 +507,8 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "sync", sync_command },
 		{ "status", status_command },
 		{ "history", history_command },
+		{ "backup", backup_command },
+		{ "restore", restore_command },
 	};
 
 	if (argc < 2)

@@ -645,3 +645,86 @@ void store_finalize(struct store_stmt *st)
 	}
 	free(st);
 }
+
+/* --- online backup ------------------------------------------------------------ */
+
+int store_backup(const char *from, const char *to, int create, struct buf *err)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b;
+	int rc, pages;
+
+	rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+				     (create ? SQLITE_OPEN_CREATE : 0), NULL);
+	if (rc != SQLITE_OK) {
+		buf_addf(err, "%s", sqlite3_errmsg(dst ? dst : src));
+		goto out;
+	}
+	sqlite3_busy_timeout(src, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(dst, BUSY_TIMEOUT_MS);
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		rc = sqlite3_errcode(dst);
+		buf_addf(err, "%s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* WAL: all in one step, in one read transaction that never blocks
+	 * the application's writers. Rollback journal: a few pages at a time,
+	 * so writers get the lock between steps; a commit meanwhile restarts
+	 * the copy (SQLite's online backup). Either way the copy is one
+	 * consistent snapshot. */
+	{
+		sqlite3_stmt *jm = NULL;
+		int wal = 0;
+		if (sqlite3_prepare_v2(src, "PRAGMA journal_mode", -1, &jm, NULL) == SQLITE_OK &&
+		    sqlite3_step(jm) == SQLITE_ROW)
+			wal = sqlite3_column_text(jm, 0) &&
+			      !strcmp((const char *)sqlite3_column_text(jm, 0), "wal");
+		sqlite3_finalize(jm);
+		pages = wal ? -1 : 256;
+	}
+	do {
+		rc = sqlite3_backup_step(b, pages);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(5);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_errcode(dst);
+	if (rc != SQLITE_OK)
+		buf_addf(err, "%s", sqlite3_errstr(rc));
+out:
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	return rc == SQLITE_OK ? 0 : store_errno(rc);
+}
+
+int store_integrity(const char *path, struct buf *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	int bad = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		rc = SQLITE_OK;
+		if (line && strcmp(line, "ok")) {
+			if (bad++ < 5)
+				buf_addf(err, "%s%s", bad > 1 ? "; " : "", line);
+		}
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+	if (rc != SQLITE_OK)
+		buf_addf(err, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+	return bad ? -EIO : 0;
+}

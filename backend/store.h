@@ -124,4 +124,13 @@ int store_schema_version(struct store *s, int64_t *v, struct buf *err);
 /* Map a SQLite result code to a negative errno (the one table). */
 int store_errno(int sqlite_code);
 
+/* SQLite's online backup of database `from` into the file `to` (created if
+ * `create`): one consistent snapshot, never a plain copy of a live WAL
+ * database; the application's writers get the lock between steps. */
+int store_backup(const char *from, const char *to, int create, struct buf *err);
+
+/* PRAGMA integrity_check of the database at path: 0 when "ok", -EIO with
+ * the first problems in err, or another -errno when it cannot be read. */
+int store_integrity(const char *path, struct buf *err);
+
 #endif
