@@ -20,10 +20,12 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-static int failed(const char *cmd, const char *what, const struct buf *err)
+/* Print the failure and release err: the exit status. */
+static int failed(const char *cmd, const char *what, struct buf *err)
 {
 	fprintf(stderr, "archivefs: %s: %s%s%s\n", cmd, what, err->len ? ": " : "",
 		err->len ? err->data : "");
+	buf_release(err);
 	return EXIT_FAIL;
 }
 
