@@ -78,13 +78,16 @@ static int write_checksum(const char *path, struct buf *err)
 	buf_addf(&sum, "%s.sha256", path);
 	buf_addf(&tmp, "%s.tmp", sum.data);
 	buf_addf(&line, "%s  %s\n", hex, base);
+	errno = 0;
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp.data, sum.data) < 0) {
+	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len || fsync(fd) < 0)
+		rc = errno ? -errno : -EIO;   /* a short write sets no errno */
+	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = -errno;
-		buf_addf(err, "cannot write %s: %s", sum.data, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (!rc && rename(tmp.data, sum.data) < 0)
+		rc = -errno;
+	if (rc) {
+		buf_addf(err, "cannot write %s: %s", sum.data, strerror(-rc));
 		unlink(tmp.data);
 	}
 	buf_release(&sum);

@@ -126,6 +126,17 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void buf_add_sqlstr(struct buf *b, const char *text)
+{
+	buf_addch(b, '\'');
+	for (; *text; text++) {
+		if (*text == '\'')
+			buf_addch(b, '\'');
+		buf_addch(b, *text);
+	}
+	buf_addch(b, '\'');
+}
+
 void buf_add_sqlident(struct buf *b, const char *name)
 {
 	buf_addch(b, '"');

@@ -50,6 +50,8 @@ void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 
 /* Append a quoted SQL identifier: "name" with " doubled. */
 void buf_add_sqlident(struct buf *b, const char *name);
+/* Append a SQL string literal: 'text' with ' doubled. */
+void buf_add_sqlstr(struct buf *b, const char *text);
 
 static inline int buf_eq(const struct buf *a, const struct buf *b)
 {

@@ -30,18 +30,6 @@ int events_create(struct store *s, struct buf *err)
 
 /* --- trigger SQL ------------------------------------------------------------ */
 
-/* A SQL string literal: 'text' with ' doubled. */
-static void add_sqlstr(struct buf *b, const char *s)
-{
-	buf_addch(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_addch(b, '\'');
-		buf_addch(b, *s);
-	}
-	buf_addch(b, '\'');
-}
-
 /* The SQL expression for one value's literal: quote(), except for a TEXT
  * holding a NUL (quote() stops at it): T + the blob literal of its bytes. */
 static void add_quote_expr(struct buf *q, const char *pfx, const char *col)
@@ -66,11 +54,11 @@ static void add_names_literal(struct buf *q, const char *const *names, int n)
 		struct buf one = BUF_INIT;
 		if (i)
 			buf_addch(&list, ',');
-		add_sqlstr(&one, names[i]);
+		buf_add_sqlstr(&one, names[i]);
 		buf_add(&list, one.data, one.len);
 		buf_release(&one);
 	}
-	add_sqlstr(q, list.len ? list.data : "");
+	buf_add_sqlstr(q, list.len ? list.data : "");
 	buf_release(&list);
 }
 
@@ -107,7 +95,7 @@ void events_trigger_sql(struct buf *q, const struct home *h, char op)
 	 * changed no value leaves no event, and each list is built once */
 	buf_addstr(q, "INSERT INTO archivefs_event(tbl, op, ts, keys, kv, cols, old, new)"
 		   " SELECT ");
-	add_sqlstr(q, t->name);
+	buf_add_sqlstr(q, t->name);
 	/* the journal's ts expression, in ms, rounded as journal.c rounds */
 	buf_addf(q, ", '%c', CAST(round((julianday('now') - 2440587.5) * 86400.0"
 		 " * 1000.0) AS INTEGER), ", op);
@@ -329,37 +317,30 @@ static void lit_add(struct buf *out, const struct value *v)
 
 /* --- paths and months --------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-01 (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m)
+/* UTC calendar arithmetic through libc (gmtime_r, timegm: no time zone). */
+
+/* Seconds holding ts_ms (floor, also before 1970). */
+static time_t secs_of(int64_t ms)
 {
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
 }
 
 static int64_t month_start_ms(int64_t y, int m)
 {
-	return days_from_civil(y, m) * 86400000;
+	struct tm tm = { .tm_year = (int)(y - 1900), .tm_mon = m - 1, .tm_mday = 1 };
+
+	return (int64_t)timegm(&tm) * 1000;
 }
 
 /* The UTC year and month holding ts_ms. */
 static void month_of(int64_t ts_ms, int64_t *y, int *m)
 {
-	int64_t days = ts_ms >= 0 ? ts_ms / 86400000 : -((-ts_ms + 86399999) / 86400000);
-	/* civil_from_days */
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int mm = (int)(mp < 10 ? mp + 3 : mp - 9);
+	time_t t = secs_of(ts_ms);
+	struct tm tm;
 
-	*y = yoe + era * 400 + (mm <= 2);
-	*m = mm;
+	gmtime_r(&t, &tm);
+	*y = (int64_t)tm.tm_year + 1900;
+	*m = tm.tm_mon + 1;
 }
 
 int64_t events_cutoff(int64_t now_ms, int months)
@@ -558,11 +539,12 @@ int events_list(struct store *s, int (*fn)(void *ctx, const char *name),
 		store_finalize(next_ts);
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		if (!rc) {
+	for (size_t i = 0, stop = 0; i < n; i++) {
+		if (!rc && !stop) {
 			rc = fn(ctx, names[i]);
-			if (rc == 1)
-				rc = 0, i = n - 1;   /* stop early: free the rest */
+			stop = rc == 1;   /* stop early: not an error */
+			if (stop)
+				rc = 0;
 		}
 		free(names[i]);
 	}
@@ -578,23 +560,21 @@ static const char *op_word(char op)
 }
 
 /* "2026-11-21T10:11:12.123Z" */
-static void format_time(int64_t ms, char out[40])
+static void format_time(int64_t ms, char out[64])
 {
-	int64_t y, days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	int64_t rest = ms - days * 86400000;
-	int m, d;
+	time_t t = secs_of(ms);
+	struct tm tm;
 
-	month_of(ms, &y, &m);
-	d = (int)(days - days_from_civil(y, m)) + 1;
-	snprintf(out, 40, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 (long long)y, m, d, (int)(rest / 3600000), (int)(rest / 60000 % 60),
-		 (int)(rest / 1000 % 60), (int)(rest % 1000));
+	gmtime_r(&t, &tm);
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ms - (int64_t)t * 1000));
 }
 
 static void render_time(struct buf *out, int64_t ms)
 {
 	struct value v = { .type = V_TEXT };
-	char when[40];
+	char when[64];
 
 	format_time(ms, when);
 	v.s = when;
@@ -849,16 +829,19 @@ static int bad(struct buf *err, const char *path, int line, const char *why)
 static int parse_time(const struct value *v, int64_t *ms)
 {
 	int y, mo, d, h, mi, s, f;
-	char again[40];
+	char again[64];
 
 	if (v->type != V_TEXT || v->n != 24 ||
 	    sscanf(v->s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &y, &mo, &d, &h, &mi, &s, &f) != 7 ||
 	    mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
 	    s < 0 || s > 59 || f < 0 || y < 0)
 		return -1;
-	*ms = (days_from_civil(y, mo) + d - 1) * 86400000 + (int64_t)h * 3600000 +
-	      (int64_t)mi * 60000 + (int64_t)s * 1000 + f;
-	format_time(*ms, again);
+	{
+		struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+				 .tm_hour = h, .tm_min = mi, .tm_sec = s };
+		*ms = (int64_t)timegm(&tm) * 1000 + f;
+	}
+	format_time(*ms, again);   /* refuses 2026-02-31 and other spellings */
 	return strcmp(again, v->s) ? -1 : 0;
 }
 
@@ -897,7 +880,7 @@ int events_import(struct store *s, const char *path, const char *text, size_t le
 	struct fmt_doc doc;
 	struct fmt_error fe;
 	struct buf tbl = BUF_INIT, keys = BUF_INIT, kv = BUF_INIT, cols = BUF_INIT,
-		   ocols = BUF_INIT, old = BUF_INIT, new = BUF_INIT, again = BUF_INIT;
+		   ocols = BUF_INIT, old = BUF_INIT, new = BUF_INIT;
 	struct store_stmt *put = NULL;
 	int64_t lo, hi;
 	int rc = 0;
@@ -1023,6 +1006,5 @@ out:
 	buf_release(&ocols);
 	buf_release(&old);
 	buf_release(&new);
-	buf_release(&again);
 	return rc;
 }

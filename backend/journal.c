@@ -157,18 +157,6 @@ static int state_opt(struct store *s, const char *k, int64_t dflt, int64_t *v,
 	return rc < 0 ? rc : 0;
 }
 
-/* A SQL string literal: 'text' with ' doubled. */
-static void add_sqlstr(struct buf *b, const char *s)
-{
-	buf_addch(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_addch(b, '\'');
-		buf_addch(b, *s);
-	}
-	buf_addch(b, '\'');
-}
-
 /* --- install --------------------------------------------------------------- */
 
 /* pfx.<name key of h>, or NULL when the rowid has no free alias. */
@@ -221,7 +209,7 @@ static void add_triggers_sql(struct buf *q, const struct home *h, int with_event
 		buf_add_sqlident(q, h->t->name);
 		buf_addstr(q, " BEGIN INSERT INTO archivefs_journal"
 			   "(tbl, op, ts, ok, nk, od, nd, ofk, nfk) VALUES (");
-		add_sqlstr(q, h->t->name);
+		buf_add_sqlstr(q, h->t->name);
 		buf_addf(q, ", '%s', (julianday('now') - 2440587.5) * 86400.0", k[i].op);
 		for (int col = 0; col < 3; col++) {
 			for (int side = 0; side < 2; side++) {
@@ -1339,12 +1327,13 @@ static void pruned_cand(void *ctx, const char *path, int64_t mtime_ns)
  * retention policy (events.h); both settle like any other file. */
 static int read_events(struct apply *a)
 {
-	int64_t after = 0, months = EVENTS_MONTHS;
+	int64_t after = 0, before, months = EVENTS_MONTHS;
 	int rc = state_opt(a->s, "event_seq", 0, &after, a->err);
 
+	before = after;
 	if (!rc)
 		rc = events_since(a->s, &after, event_cand, a, a->err);
-	if (!rc)
+	if (!rc && after != before)
 		rc = state_set(a->s, "event_seq", after, a->err);
 	if (!rc)
 		rc = state_opt(a->s, "event_months", EVENTS_MONTHS, &months, a->err);

@@ -685,14 +685,21 @@ int store_backup(const char *from, const char *to, int create, struct buf *err)
 		sqlite3_finalize(jm);
 		pages = wal ? -1 : 256;
 	}
-	do {
+	/* busy/locked: retried, for at most about the busy timeout in all */
+	for (int busy = 0;;) {
 		rc = sqlite3_backup_step(b, pages);
-		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && busy++ < BUSY_TIMEOUT_MS / 5) {
 			sqlite3_sleep(5);
-	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-	sqlite3_backup_finish(b);
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_errcode(dst);
+			continue;
+		}
+		if (rc != SQLITE_OK)
+			break;
+	}
+	{
+		int frc = sqlite3_backup_finish(b);
+		if (rc == SQLITE_DONE)
+			rc = frc;
+	}
 	if (rc != SQLITE_OK)
 		buf_addf(err, "%s", sqlite3_errstr(rc));
 out:

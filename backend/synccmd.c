@@ -429,21 +429,25 @@ int history_command(int argc, char **argv)
 		rc = journal_set_event_months(s, &l, keep, &err);
 	if (!rc)
 		rc = journal_event_months(s, &months, &err);
-	if (!rc && events_any(s, &err) == 1) {
+	if (!rc)
+		rc = events_any(s, &err);
+	if (rc == 1) {
 		struct store_stmt *st;
 		rc = store_prepare(s, "SELECT count(*), min(ts), max(ts) FROM main.archivefs_event",
 				   &st, &err);
-		if (!rc && (rc = store_step(st, &err)) == 1) {
-			struct value v[3];
-			for (int i = 0; i < 3; i++)
-				store_column(st, i, &v[i]);
-			n = v[0].i;
-			oldest = v[1].i;
-			newest = v[2].i;
-			rc = 0;
-		}
-		if (!rc)
+		if (!rc) {
+			rc = store_step(st, &err);
+			if (rc == 1) {
+				struct value v[3];
+				for (int i = 0; i < 3; i++)
+					store_column(st, i, &v[i]);
+				n = v[0].i;
+				oldest = v[1].i;
+				newest = v[2].i;
+				rc = 0;
+			}
 			store_finalize(st);
+		}
 		if (!rc)
 			rc = events_list(s, count_file, &files, &err);
 	}
