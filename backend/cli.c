@@ -25,6 +25,7 @@
 #include "import.h"
 #include "layout.h"
 #include "progress.h"
+#include "report.h"
 #include "store.h"
 #include "sync.h"
 #include "tree.h"
@@ -76,7 +77,12 @@ static const char usage_text[] =
 	"                               application writes), integrity-checked, with\n"
 	"                               DEST.sha256; DEST a new file or a folder\n"
 	"  restore BACKUP DB            check BACKUP's checksum and integrity, keep DB as\n"
-	"                               DB.pre-restore-<time>, then put BACKUP in place\n";
+	"                               DB.pre-restore-<time>, then put BACKUP in place\n"
+	"  report DB [DIR] [--json] [--min SCORE]\n"
+	"                               readiness before an upgrade: rows, homes, journal,\n"
+	"                               DIR rebuilt and compared row by row, secrets and\n"
+	"                               their modes, and a 0-100 score of measured checks\n"
+	"                               (exit 1 when below --min)\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -178,7 +184,14 @@ static int create_schema(const char *db, struct store **s, struct buf *err)
 	rc = store_open(db, STORE_RDWR | STORE_CREATE, s, err);
 	if (rc)
 		return rc;
-	rc = store_exec(*s, thywill_schema_sql, err);
+	/* It will hold session ids and invite tokens: private, like their
+	 * files (SQLite gives its journal files the same mode). */
+	if (chmod(db, 0600) < 0) {
+		buf_addf(err, "cannot make %s private (chmod 600): %s", db, strerror(errno));
+		rc = -errno;
+	}
+	if (!rc)
+		rc = store_exec(*s, thywill_schema_sql, err);
 	if (!rc)
 		rc = store_reload_schema(*s, err);
 	if (rc) {
@@ -509,6 +522,7 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "history", history_command },
 		{ "backup", backup_command },
 		{ "restore", restore_command },
+		{ "report", report_command },
 	};
 
 	if (argc < 2)

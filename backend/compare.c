@@ -1,0 +1,150 @@
+/*
+ * compare.c - exact comparison of two tables' rows (compare.h).
+ *
+ * Each row becomes a list of (storage class, exact text) pairs and the two
+ * lists are compared with EXCEPT in both directions: SQLite does the
+ * sorting, in its temporary b-trees, so memory stays flat whatever the
+ * table's size. Rows are unique on both sides (a key, or the rowid), so
+ * EXCEPT's de-duplication hides nothing; row counts are compared too.
+ */
+#include "compare.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The exact image of column c: class, then bytes. hex() reads TEXT and
+ * BLOB whole (past a NUL); quote() gives a REAL that reads back to the
+ * same double; INTEGER's text is exact. */
+static void add_image(struct buf *q, const char *schema, const char *table,
+		      const char *col)
+{
+	struct buf ref = BUF_INIT;
+
+	buf_add_sqlident(&ref, schema);
+	buf_addch(&ref, '.');
+	buf_add_sqlident(&ref, table);
+	buf_addch(&ref, '.');
+	buf_add_sqlident(&ref, col);
+	buf_addf(q, "typeof(%s), CASE typeof(%s) WHEN 'real' THEN quote(%s) ELSE hex(%s) END",
+		 ref.data, ref.data, ref.data, ref.data);
+	buf_release(&ref);
+}
+
+static void add_select(struct buf *q, const struct compare_side *x, int ncols)
+{
+	buf_addstr(q, "SELECT ");
+	if (x->rowid) {
+		buf_add_sqlident(q, x->schema);
+		buf_addch(q, '.');
+		buf_add_sqlident(q, x->table);
+		buf_addf(q, ".%s", x->rowid);
+	} else {
+		buf_addstr(q, "NULL");
+	}
+	for (int i = 0; i < ncols; i++) {
+		buf_addstr(q, ", ");
+		add_image(q, x->schema, x->table, x->cols[i]);
+	}
+	buf_addstr(q, " FROM ");
+	buf_add_sqlident(q, x->schema);
+	buf_addch(q, '.');
+	buf_add_sqlident(q, x->table);
+}
+
+static int count(struct store *s, const char *sql, long *n, struct buf *err)
+{
+	struct store_stmt *st;
+	struct value v;
+	int rc = store_prepare(s, sql, &st, err);
+
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == 1) {
+		store_column(st, 0, &v);
+		*n = v.type == V_INT ? (long)v.i : 0;
+		rc = 0;
+	} else if (rc == 0) {
+		rc = -EIO;
+	}
+	store_finalize(st);
+	return rc;
+}
+
+static int except_count(struct store *s, const struct compare_side *x,
+			const struct compare_side *y, int ncols, long *n,
+			struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	buf_addstr(&q, "SELECT count(*) FROM (");
+	add_select(&q, x, ncols);
+	buf_addstr(&q, " EXCEPT ");
+	add_select(&q, y, ncols);
+	buf_addch(&q, ')');
+	rc = count(s, q.data, n, err);
+	buf_release(&q);
+	return rc;
+}
+
+static int row_count(struct store *s, const struct compare_side *x, long *n,
+		     struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	buf_addstr(&q, "SELECT count(*) FROM ");
+	buf_add_sqlident(&q, x->schema);
+	buf_addch(&q, '.');
+	buf_add_sqlident(&q, x->table);
+	rc = count(s, q.data, n, err);
+	buf_release(&q);
+	return rc;
+}
+
+int compare_rows(struct store *s, const struct compare_side *a,
+		 const struct compare_side *b, int ncols, struct compare_result *r,
+		 struct buf *err)
+{
+	int rc;
+
+	r->rows_a = r->rows_b = r->only_a = r->only_b = 0;
+	rc = row_count(s, a, &r->rows_a, err);
+	if (!rc)
+		rc = row_count(s, b, &r->rows_b, err);
+	if (!rc)
+		rc = except_count(s, a, b, ncols, &r->only_a, err);
+	if (!rc)
+		rc = except_count(s, b, a, ncols, &r->only_b, err);
+	if (rc)
+		buf_addf(err, " (comparing table %s)", a->table);
+	return rc;
+}
+
+int compare_attach(struct store *s, const char *path, const char *name,
+		   struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	buf_addstr(&q, "ATTACH DATABASE ");
+	buf_add_sqlstr(&q, path);
+	buf_addstr(&q, " AS ");
+	buf_add_sqlident(&q, name);
+	rc = store_exec(s, q.data, err);
+	buf_release(&q);
+	return rc;
+}
+
+int compare_detach(struct store *s, const char *name, struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	buf_addstr(&q, "DETACH DATABASE ");
+	buf_add_sqlident(&q, name);
+	rc = store_exec(s, q.data, err);
+	buf_release(&q);
+	return rc;
+}
