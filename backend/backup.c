@@ -29,7 +29,7 @@ static int failed(const char *cmd, const char *what, struct buf *err)
 	return EXIT_FAIL;
 }
 
-static void utc_stamp(char *out, size_t size)
+void backup_stamp(char *out, size_t size)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -131,11 +131,10 @@ static int check_checksum(const char *path, struct buf *err)
 	return rc;
 }
 
-/* Online backup of db into dest, through a temporary file beside it,
- * checked and durable; then dest.sha256. */
-static int make_backup(const char *db, const char *dest, struct buf *err)
+int backup_make(const char *db, const char *dest, struct buf *err)
 {
 	struct buf tmp = BUF_INIT, dir = BUF_INIT;
+	struct stat st;
 	int rc;
 
 	buf_addf(&tmp, "%s.archivefs-tmp-%ld", dest, (long)getpid());
@@ -143,6 +142,12 @@ static int make_backup(const char *db, const char *dest, struct buf *err)
 	rc = store_backup(db, tmp.data, 1, err);
 	if (rc) {
 		buf_addstr(err, " (copying the database)");
+		goto out;
+	}
+	/* As private as the database: it holds the same secrets. */
+	if (stat(db, &st) == 0 && chmod(tmp.data, st.st_mode & 0777) < 0) {
+		rc = -errno;
+		buf_addf(err, "cannot set the mode of %s: %s", tmp.data, strerror(errno));
 		goto out;
 	}
 	rc = store_integrity(tmp.data, err);
@@ -168,6 +173,15 @@ out:
 		unlink(tmp.data);
 	buf_release(&tmp);
 	buf_release(&dir);
+	return rc;
+}
+
+int backup_verify(const char *path, struct buf *err)
+{
+	int rc = check_checksum(path, err);
+
+	if (!rc && (rc = store_integrity(path, err)))
+		buf_addstr(err, " (the backup failed PRAGMA integrity_check)");
 	return rc;
 }
 
@@ -199,7 +213,7 @@ int backup_command(int argc, char **argv)
 	base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
 	if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode)) {
 		const char *dot = strrchr(base, '.');
-		utc_stamp(stamp, sizeof(stamp));
+		backup_stamp(stamp, sizeof(stamp));
 		buf_addf(&dest, "%s/", argv[1]);
 		buf_add(&dest, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
 		buf_addf(&dest, "-%s.db", stamp);
@@ -212,7 +226,7 @@ int backup_command(int argc, char **argv)
 		buf_release(&dest);
 		return EXIT_FAIL;
 	}
-	rc = make_backup(db, dest.data, &err);
+	rc = backup_make(db, dest.data, &err);
 	if (rc) {
 		failed("backup", dest.data, &err);
 		buf_release(&dest);
@@ -239,9 +253,7 @@ int restore_command(int argc, char **argv)
 	}
 	backup = argv[0];
 	db = argv[1];
-	rc = check_checksum(backup, &err);
-	if (!rc && (rc = store_integrity(backup, &err)))
-		buf_addstr(&err, " (the backup failed PRAGMA integrity_check)");
+	rc = backup_verify(backup, &err);
 	if (rc)
 		return failed("restore", "nothing changed", &err);
 	followed = access(db, F_OK) == 0 ? journal_followed(db, &err) : 0;
@@ -252,9 +264,9 @@ int restore_command(int argc, char **argv)
 		return failed("restore", db, &err);
 	}
 	if (access(db, F_OK) == 0) {
-		utc_stamp(stamp, sizeof(stamp));
+		backup_stamp(stamp, sizeof(stamp));
 		buf_addf(&keep, "%s.pre-restore-%s", db, stamp);
-		rc = make_backup(db, keep.data, &err);
+		rc = backup_make(db, keep.data, &err);
 		if (rc) {
 			buf_addstr(&err, " (keeping the current database; nothing changed)");
 			failed("restore", keep.data, &err);

@@ -19,7 +19,23 @@
 #ifndef ARCHIVEFS_BACKUP_H
 #define ARCHIVEFS_BACKUP_H
 
+#include <stddef.h>
+
+#include "buf.h"
+
 int backup_command(int argc, char **argv);
 int restore_command(int argc, char **argv);
+
+/* Online backup of db into dest (which must not exist), through a
+ * temporary file beside it, integrity-checked and durable; then
+ * dest.sha256. Also used by migrate (the pre-migration copy). */
+int backup_make(const char *db, const char *dest, struct buf *err);
+
+/* path.sha256 exists, names path and matches it, and path passes
+ * PRAGMA integrity_check: 0, else -errno with the reason in err. */
+int backup_verify(const char *path, struct buf *err);
+
+/* The UTC time as 20261121T101500Z, for file names. */
+void backup_stamp(char *out, size_t size);
 
 #endif

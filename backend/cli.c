@@ -24,6 +24,7 @@
 #include "export.h"
 #include "import.h"
 #include "layout.h"
+#include "migrate.h"
 #include "progress.h"
 #include "report.h"
 #include "store.h"
@@ -82,7 +83,13 @@ static const char usage_text[] =
 	"                               readiness before an upgrade: rows, homes, journal,\n"
 	"                               DIR rebuilt and compared row by row, secrets and\n"
 	"                               their modes, and a 0-100 score of measured checks\n"
-	"                               (exit 1 when below --min)\n";
+	"                               (exit 1 when below --min)\n"
+	"  migrate DB --schema NEW.sql [--map TABLE.COL=NEWCOL|TABLE.COL=]... [--dry-run]\n"
+	"                               rebuild DB under NEW.sql from its archive: plan\n"
+	"                               (stops if a column holding data has nowhere to go),\n"
+	"                               backup, export, import, verify every row, one atomic\n"
+	"                               swap; --dry-run does it all on a copy\n"
+	"  rollback DB                  put the newest DB.pre-migrate-* back\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -523,6 +530,8 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "backup", backup_command },
 		{ "restore", restore_command },
 		{ "report", report_command },
+		{ "migrate", migrate_command },
+		{ "rollback", rollback_command },
 	};
 
 	if (argc < 2)

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "archive.h"
+
 /* The exact image of column c: class, then bytes. hex() reads TEXT and
  * BLOB whole (past a NUL); quote() gives a REAL that reads back to the
  * same double; INTEGER's text is exact. */
@@ -146,5 +148,92 @@ int compare_detach(struct store *s, const char *name, struct buf *err)
 	buf_add_sqlident(&q, name);
 	rc = store_exec(s, q.data, err);
 	buf_release(&q);
+	return rc;
+}
+
+static int prepare_ordered(struct store *s, const struct store_table *t, int *n,
+			   struct store_stmt **st, struct buf *err)
+{
+	struct buf q = BUF_INIT, order = BUF_INIT;
+	int rc;
+
+	*n = 0;
+	buf_addstr(&q, "SELECT ");
+	for (int c = 0; c < t->ncols; c++) {
+		if (t->cols[c].hidden)
+			continue;
+		if (*n)
+			buf_addstr(&q, ", ");
+		buf_add_sqlident(&q, t->cols[c].name);
+		(*n)++;
+	}
+	if (!*n)
+		buf_addstr(&q, "NULL");
+	buf_addstr(&q, " FROM main.");
+	buf_add_sqlident(&q, t->name);
+	buf_addstr(&q, " ORDER BY ");
+	for (int k = 0; k < t->npk; k++) {
+		buf_add_sqlident(&order, t->cols[t->pk[k]].name);
+		buf_addstr(&order, ", ");
+	}
+	if (t->rowid_key && archive_rowid_name(t))
+		buf_addf(&order, "%s, ", archive_rowid_name(t));
+	/* then every column: rows equal up to here sort the same way on both */
+	for (int c = 0, k = 0; c < t->ncols; c++) {
+		if (t->cols[c].hidden)
+			continue;
+		k++;
+		buf_addf(&order, "%s%d", k > 1 ? ", " : "", k);
+	}
+	if (!*n)
+		buf_addstr(&order, "1");
+	while (order.len > 2 && !memcmp(order.data + order.len - 2, ", ", 2))
+		buf_truncate(&order, order.len - 2);
+	buf_add(&q, order.data, order.len);
+	rc = store_prepare(s, q.data, st, err);
+	buf_release(&q);
+	buf_release(&order);
+	return rc;
+}
+
+int compare_stream(struct store *a, struct store *b, const struct store_table *t,
+		   long *rows, long *differ, struct buf *err)
+{
+	struct store_stmt *sa = NULL, *sb = NULL;
+	int n, rc, ra, rb;
+
+	*rows = *differ = 0;
+	rc = prepare_ordered(a, t, &n, &sa, err);
+	if (!rc)
+		rc = prepare_ordered(b, t, &n, &sb, err);
+	while (!rc) {
+		ra = store_step(sa, err);
+		rb = store_step(sb, err);
+		if (ra < 0 || rb < 0) {
+			rc = ra < 0 ? ra : rb;
+			break;
+		}
+		if (!ra && !rb)
+			break;
+		if (ra)
+			(*rows)++;
+		if (!ra || !rb) {
+			(*differ)++;
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			struct value va, vb;
+			store_column(sa, i, &va);
+			store_column(sb, i, &vb);
+			if (!value_equal(&va, &vb)) {
+				(*differ)++;
+				break;
+			}
+		}
+	}
+	if (rc)
+		buf_addf(err, " (comparing table %s)", t->name);
+	store_finalize(sa);
+	store_finalize(sb);
 	return rc;
 }

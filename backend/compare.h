@@ -36,6 +36,15 @@ int compare_rows(struct store *s, const struct compare_side *a,
 		 const struct compare_side *b, int ncols, struct compare_result *r,
 		 struct buf *err);
 
+/*
+ * The same, for two tables of the same definition t on two connections
+ * (no ATTACH: usable inside a write transaction): both are read in the
+ * same order (key or rowid, then every column) and compared row by row.
+ * *differ gets the rows that differ, or are on one side only.
+ */
+int compare_stream(struct store *a, struct store *b, const struct store_table *t,
+		   long *rows, long *differ, struct buf *err);
+
 /* ATTACH the database file at path as `name` (read through s). */
 int compare_attach(struct store *s, const char *path, const char *name,
 		   struct buf *err);

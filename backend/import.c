@@ -236,7 +236,9 @@ static int map_fields(struct import_ctx *x, const struct fmt_record *r,
 		map[c] = -1;
 	for (size_t i = 0; i < r->nfields; i++) {
 		const struct fmt_field *f = &x->doc.fields[r->first + i];
-		int c;
+		const char *name = f->name;
+		size_t name_len = f->name_len;
+		int c, dropped = 0;
 		if (f->pseudo) {
 			if (strcmp(f->name, "rowid") != 0 || !t->rowid_key) {
 				where(x, err, f->line, f->col);
@@ -251,9 +253,21 @@ static int map_fields(struct import_ctx *x, const struct fmt_record *r,
 			*rowid_field = (int)i;
 			continue;
 		}
+		for (int k = 0; k < x->o->nrenames; k++) {
+			const struct import_rename *rn = &x->o->renames[k];
+			if (strcmp(rn->table, t->name) == 0 && strlen(rn->from) == f->name_len &&
+			    memcmp(rn->from, f->name, f->name_len) == 0) {
+				name = rn->to;
+				name_len = strlen(rn->to);
+				dropped = !name_len;
+				break;
+			}
+		}
+		if (dropped)
+			continue;
 		for (c = 0; c < t->ncols; c++)
-			if (strlen(t->cols[c].name) == f->name_len &&
-			    memcmp(t->cols[c].name, f->name, f->name_len) == 0)
+			if (strlen(t->cols[c].name) == name_len &&
+			    memcmp(t->cols[c].name, name, name_len) == 0)
 				break;
 		if (c == t->ncols) {
 			where(x, err, f->line, f->col);

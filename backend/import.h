@@ -21,8 +21,16 @@
 
 #include "buf.h"
 
+/* A field of `table`'s records read into another column (`to`), or not
+ * at all (`to` = ""): how `archivefs migrate` renames and drops columns. */
+struct import_rename {
+	const char *table, *from, *to;
+};
+
 struct import_opts {
 	int progress;
+	const struct import_rename *renames;
+	int nrenames;
 };
 
 struct import_stats {

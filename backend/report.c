@@ -373,7 +373,7 @@ static int measure_rebuild(struct report *r, int progress, struct buf *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	struct buf dir = BUF_INIT, db = BUF_INIT;
-	struct import_opts o = { progress };
+	struct import_opts o = { .progress = progress };
 	struct import_stats st;
 	double t0 = progress_now();
 	int rc = 0;

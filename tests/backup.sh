@@ -47,12 +47,14 @@ for i in 1 2 3; do
 	[ "$(sqlite3 "$B/b$i.db" 'SELECT count(*) FROM prayer')" = "$(sqlite3 "$DB" 'SELECT count(*) FROM prayer')" ] ||
 		fail "backup $i lacks prayers"
 done
+[ "$(stat -c %a "$DB")" = 600 ] && [ "$(stat -c %a "$B/b1.db")" = 600 ] ||
+	fail "the backup of a private database is mode $(stat -c %a "$B/b1.db") (the database $(stat -c %a "$DB"))"
 echo "# 3 backups during $total application commits"
 if af backup "$DB" "$B/b1.db" 2>/dev/null; then fail "a backup overwrote an existing file"; fi
 grep 'exists' "$T/stderr.last" >/dev/null || fail "no reason given for refusing an existing DEST"
 af backup "$DB" "$B" >/dev/null || fail "backup into a folder failed"
 ls "$B"/a-*.db "$B"/a-*.db.sha256 >/dev/null || fail "no dated backup in the folder"
-ok "backups while the application writes: consistent snapshots, integrity ok, sha256sum -c ok, never overwrite"
+ok "backups while the application writes: consistent snapshots, integrity ok, sha256sum -c ok, as private as the database, never overwrite"
 
 # --- restore ----------------------------------------------------------------------
 dump_sorted "$B/b2.db" >"$T/b2.dump"
