@@ -379,7 +379,7 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 			rc = dirwalk_remove_empty(x.root, err);
 	}
 	/* Sync even after a failure: what was written should be durable. */
-	if (stats->written || stats->pruned) {
+	if ((stats->written || stats->pruned) && !o->scratch) {
 		int r = sync_all(&x, err);
 		if (!rc)
 			rc = r;

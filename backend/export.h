@@ -21,6 +21,8 @@
 struct export_opts {
 	int prune;
 	int progress;      /* report progress on stderr */
+	int scratch;       /* a throw-away folder (migrate's work folder):
+			      skip the syncfs and folder fsyncs */
 };
 
 struct export_stats {

@@ -692,7 +692,7 @@ static int export_archive(struct migration *m, struct buf *err)
 {
 	struct store *s = NULL;
 	struct layout l;
-	struct export_opts eo = { 0, !m->quiet };
+	struct export_opts eo = { .progress = !m->quiet, .scratch = 1 };
 	struct export_stats es;
 	int rc = store_open(m->db, STORE_RDONLY, &s, err);
 
@@ -735,7 +735,7 @@ static int run(struct migration *m, struct buf *err)
 		rc = make_plan(m, err);
 	if (rc)
 		goto out;
-	fputs(m->plan.len ? m->plan.data : "  no change to tables or columns\n", stdout);
+	say(m, "%s", m->plan.len ? m->plan.data : "  no change to tables or columns\n");
 	for (int i = 0; i < m->nmaps; i++)
 		if (!m->maps[i].used && find_table(store_schema(m->w), m->maps[i].table) &&
 		    !find_table(store_schema(m->n), m->maps[i].table))
