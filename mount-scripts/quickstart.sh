@@ -61,4 +61,7 @@ Things to try:
   $af verify $db $tree --json
   $af import $tree $demo/rebuilt.db      # the database, rebuilt from text alone
   diff <(sqlite3 $db .dump | sort) <(sqlite3 $demo/rebuilt.db .dump | sort) && echo identical
+  $af report $db $tree         # readiness before an upgrade: a 0-100 score, each point explained
+  $af backup $db $demo/backup.db && (cd $demo && sha256sum -c backup.db.sha256)
+  $af migrate $db --schema NEW.sql --dry-run    # a schema change, rebuilt from the archive
 EOF2
