@@ -673,6 +673,20 @@ static int build_scratch(struct migration *m, struct buf *schema_txt, struct buf
 		return rc;
 	}
 	rc = store_reload_schema(m->n, err);
+	/* user_version and application_id: NEW.sql's when it sets them,
+	 * else the database's (an application counts its versions there). */
+	for (int i = 0; !rc && i < 2; i++) {
+		static const char *const names[2] = { "user_version", "application_id" };
+		int64_t nv = 0, ov = 0;
+		rc = store_get_pragma_int(m->n, names[i], &nv, err);
+		if (!rc)
+			rc = store_get_pragma_int(m->w, names[i], &ov, err);
+		if (!rc && !nv && ov)
+			rc = store_set_pragma_int(m->n, names[i], ov, err);
+		if (!rc && nv && nv != ov)
+			buf_addf(&m->plan, "  %s %lld -> %lld\n", names[i], (long long)ov,
+				 (long long)nv);
+	}
 	if (!rc && store_find_table(m->n, "sqlite_sequence") &&
 	    store_find_table(m->w, "sqlite_sequence")) {
 		rc = compare_attach(m->n, m->db, "o", err);

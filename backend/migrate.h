@@ -18,6 +18,8 @@
  *      missing and no --map says where it goes (TABLE.COL=NEWCOL) or that
  *      it may go (TABLE.COL=), a new NOT NULL column has no default, or
  *      NEW.sql inserts rows or uses archivefs_* names;
+ *      user_version and application_id are NEW.sql's when it sets them,
+ *      else DB's;
  *   3. backup: DB.pre-migrate-<UTC time> (+ .sha256), for rollback;
  *   4. export DB into a work folder beside it (DB.migrate-work/), whose
  *      system/schema.txt is then NEW.sql's schema;

@@ -99,6 +99,7 @@ struct report {
 	long total_rows, columns, generated, generic;
 	int followed;
 	struct journal_status js;
+	double pending_age;            /* s since the oldest waiting change */
 	long events;
 	struct verify_report vr;
 	int have_vr;
@@ -509,6 +510,7 @@ static void score(struct report *r, int integrity_rc, const struct buf *integrit
 	} else {
 		double age = r->js.pending && r->js.oldest_pending > 0 ?
 			now - r->js.oldest_pending : 0;
+		r->pending_age = age;
 		int ok = r->js.pending == 0 || (r->followed && age < IN_FLIGHT_S);
 		if (r->js.pending == 0)
 			set_check(r, C_UNSYNCED, 1, 10, "no committed change waiting");
@@ -579,10 +581,12 @@ static void print_text(struct report *r)
 	if (!r->js.installed) {
 		printf("not installed (never mounted or synced)\n");
 	} else {
-		printf("tree %s (%ld files); %s; %ld changes waiting; history %ld events\n",
-		       r->js.seeded ? "recorded" : "not recorded yet", r->js.files,
-		       r->followed ? "followed by a mount or sync" : "nothing follows it now",
-		       r->js.pending, r->events);
+		printf("tree %s (%ld files); %s; %ld changes waiting", r->js.seeded ?
+		       "recorded" : "not recorded yet", r->js.files, r->followed ?
+		       "followed by a mount or sync" : "nothing follows it now", r->js.pending);
+		if (r->js.pending)
+			printf(" (the oldest %.1f s ago: the sync lag)", r->pending_age);
+		printf("; history %ld events\n", r->events);
 	}
 
 	if (r->dir) {
@@ -697,9 +701,11 @@ static void print_json(struct report *r)
 		printf("}");
 	}
 	printf("], \"journal\": {\"installed\": %s, \"tree_recorded\": %s, \"files\": %ld,"
-	       " \"followed\": %s, \"pending_changes\": %ld, \"events\": %ld},",
+	       " \"followed\": %s, \"pending_changes\": %ld, \"oldest_pending_s\": %.3f,"
+	       " \"events\": %ld},",
 	       r->js.installed ? "true" : "false", r->js.seeded ? "true" : "false",
-	       r->js.files, r->followed ? "true" : "false", r->js.pending, r->events);
+	       r->js.files, r->followed ? "true" : "false", r->js.pending, r->pending_age,
+	       r->events);
 	printf(" \"state\": [");
 	for (int i = 0, first = 1; i < NSTATES; i++) {
 		if (!r->state_applies[i])

@@ -166,8 +166,38 @@ n=$(cat "$T/app.log")
 read -r c mn mx < <(sqlite3 -separator ' ' "$DB" "SELECT count(*), min(n), max(n) FROM ticks")
 [ "$c" = "$n" ] && [ "$mn" = 1 ] && [ "$mx" = "$n" ] || fail "the application committed $n rows, the database has $c ($mn..$mx)"
 [ "$(sqlite3 "$DB" "SELECT count(*) FROM ticks WHERE note = 'x'")" = "$n" ] || fail "rows committed after the swap lack the new column's default"
-ok "an application committing all through the migration: $n rows, none lost (it waits on the lock)"
+[ "$(sqlite3 "$DB" "PRAGMA user_version")" = 7 ] || fail "a NEW.sql that sets no user_version did not keep the database's"
+ok "an application committing all through the migration: $n rows, none lost (it waits on the lock); user_version kept"
 rm -f "$DB".pre-*
+
+# --- a generic database: WAL, no key, WITHOUT ROWID, generated column, AUTOINCREMENT, view, trigger
+G=$T/g.db
+sqlite3 "$G" >/dev/null <<'SQL'
+PRAGMA journal_mode = WAL;
+CREATE TABLE t (a INTEGER PRIMARY KEY AUTOINCREMENT, b TEXT, c REAL, d BLOB, e AS (b || 'x'));
+CREATE TABLE nokey (x, y);
+CREATE TABLE "odd name" ("k k" TEXT PRIMARY KEY, v) WITHOUT ROWID;
+CREATE VIEW vw AS SELECT a, b FROM t;
+CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO nokey (x, y) VALUES (new.a, 'trig'); END;
+INSERT INTO t (b, c, d) VALUES ('one', 0.1, x'00ff'), (NULL, -0.0, NULL), ('t' || char(0) || 'x', 1e300, x'');
+INSERT INTO nokey VALUES (1, 2), (1, 2), (NULL, 'n');
+INSERT INTO "odd name" VALUES ('a/b', 1), ('..', 2);
+DELETE FROM t WHERE a = 2;
+PRAGMA user_version = 3;
+SQL
+schema_of "$G" | sed 's/^CREATE TABLE nokey (x, y);$/CREATE TABLE nokey (x, y, z DEFAULT 7);/' >"$T/g-new.sql"
+grep 'z DEFAULT 7' "$T/g-new.sql" >/dev/null || fail "the test's g-new.sql did not change"
+cp "$G" "$T/g-before.db"
+sqlite3 "$T/g-before.db" "PRAGMA wal_checkpoint" >/dev/null
+af migrate "$G" --schema "$T/g-new.sql" --quiet >/dev/null || fail "migrating a generic database failed: $(cat "$T/stderr.last")"
+extra=$(rows_match "$T/g-before.db" "$G") || fail "generic: $extra"
+[ "$extra" = "nokey.z=7" ] || fail "generic: new columns hold '$extra'"
+[ "$(sqlite3 "$G" "SELECT group_concat(rowid || ':' || quote(x), ' ') FROM nokey")" = "1:1 2:2 3:3 4:1 5:1 6:NULL" ] || fail "generic: rowids of a table without a key not kept"
+[ "$(sqlite3 "$G" "SELECT seq FROM sqlite_sequence WHERE name = 't'")" = 3 ] || fail "generic: the AUTOINCREMENT sequence was not kept"
+[ "$(sqlite3 "$G" "PRAGMA journal_mode; PRAGMA user_version")" = "$(printf 'wal\n3')" ] || fail "generic: journal mode or user_version lost"
+sqlite3 "$G" "INSERT INTO t (b) VALUES ('after')"
+[ "$(sqlite3 "$G" "SELECT a FROM t WHERE b = 'after'; SELECT count(*) FROM nokey WHERE y = 'trig'")" = "$(printf '4\n4')" ] || fail "generic: the trigger or the sequence does not work after the migration"
+ok "a generic database (WAL, no key, WITHOUT ROWID, generated column, AUTOINCREMENT, view, trigger): rows, rowids, sequence, mode and triggers kept"
 
 # --- kill -9 at any moment -------------------------------------------------------------------
 K=$T/k.db
