@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc clang meson ninja-build pkg-config libsqlite3-dev sqlite3 check
-      libfuse3-dev fuse3 rsync python3 procps
+      libfuse3-dev fuse3 rsync python3 procps valgrind
       # the editors and tools the editing tests drive (tests/mount_tools.sh)
       vim nano tmux perl emacs-nox)
 missing=()

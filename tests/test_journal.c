@@ -18,6 +18,7 @@
 #include "unit.h"
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -772,8 +773,19 @@ START_TEST(test_events_exact_values)
 		ck_assert_int_eq(store_prepare(f.s, sql.data, &st, &f.err), 0);
 		ck_assert_int_eq(store_step(st, &f.err), 1);
 		store_column(st, 0, &want);
-		ck_assert_msg(value_equal(&v->val, &want), "value %zu (%s) differs in the history",
-			      i, vals[i]);
+		/* Valgrind computes SQLite's long double arithmetic in 64 bits
+		 * (its manual: no 80-bit x87 support), so SQLite's own parse of
+		 * the literal 1e300 is a few ulps off there (1.0000000000000005e300);
+		 * everywhere else the comparison is exact. */
+		if (!value_equal(&v->val, &want) && getenv("ARCHIVEFS_VALGRIND") &&
+		    v->val.type == V_REAL && want.type == V_REAL &&
+		    fabs(v->val.r - want.r) <= 1e-14 * fabs(want.r))
+			fprintf(stderr, "note: value %zu (%s) is %.17g, SQLite stored %.17g under"
+				" valgrind\n", i, vals[i], v->val.r, want.r);
+		else
+			ck_assert_msg(value_equal(&v->val, &want), "value %zu (%s) differs in the history"
+				      " (%d %.17g, stored %d %.17g)", i, vals[i], v->val.type, v->val.r,
+				      want.type, want.r);
 		store_finalize(st);
 	}
 	fmt_doc_release(&doc);
