@@ -1418,6 +1418,28 @@ static size_t find_bad_byte(const char *t, size_t len)
 	return lim;
 }
 
+/* Offset of the first byte that does not start or continue valid UTF-8,
+ * or len. archivefs writes every other byte escaped (\xHH), so such a byte
+ * means the file was saved in another encoding (Latin-1...): reading it as
+ * is would put that encoding's bytes in the database. */
+static size_t find_bad_utf8(const char *t, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	size_t i = 0, k;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(u + i, len - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return len;
+}
+
 void fmt_doc_init(struct fmt_doc *doc)
 {
 	memset(doc, 0, sizeof(*doc));
@@ -1443,7 +1465,7 @@ int fmt_parse(const char *text, size_t len, struct fmt_doc *doc,
 	      struct fmt_error *err)
 {
 	struct parser p;
-	size_t pos = 0, le, ce;
+	size_t pos = 0, le, ce, bad_utf8;
 	const char *nl;
 	int ret = -1;
 
@@ -1466,6 +1488,7 @@ int fmt_parse(const char *text, size_t len, struct fmt_doc *doc,
 		abort();
 	}
 	p.bad = len ? find_bad_byte(text, len) : 0;
+	bad_utf8 = find_bad_utf8(text, len);
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
 		pos = 3;        /* UTF-8 byte order mark */
 	while (pos < len) {
@@ -1473,6 +1496,13 @@ int fmt_parse(const char *text, size_t len, struct fmt_doc *doc,
 		le = nl ? (size_t)(nl - text) : len;
 		p.lineno++;
 		p.ls = pos;
+		if (bad_utf8 < le && bad_utf8 < p.bad) {
+			fail(&p, bad_utf8, "byte 0x%02X is not UTF-8: the file was saved in another"
+			     " encoding? Save it as UTF-8 (inside a value, write such a byte as"
+			     " \\x%02X on a \"\\ \" line)", (unsigned char)text[bad_utf8],
+			     (unsigned char)text[bad_utf8]);
+			goto out;
+		}
 		if (p.bad < le) {
 			if (text[p.bad])
 				fail(&p, p.bad, "carriage return (CR) not followed by a line feed; inside a value write it as \\r");

@@ -282,6 +282,18 @@ static int map_fields(struct import_ctx *x, const struct fmt_record *r,
 		}
 		map[c] = (int)i;
 	}
+	/* Every row lists every column, as archivefs writes it: a row without
+	 * some is a file cut short. Only a migration (new columns take their
+	 * defaults) reads rows without them. */
+	for (int c = 0; !x->o->allow_missing && c < t->ncols; c++) {
+		if (map[c] >= 0 || t->cols[c].hidden)
+			continue;
+		where(x, err, r->line, 1);
+		buf_addf(err, "this %s row has no field for column %s (a row lists every"
+			 " column; write \"%s: NULL\" for NULL): is the file cut short?",
+			 t->name, t->cols[c].name, t->cols[c].name);
+		return -EINVAL;
+	}
 	if (t->rowid_key && *rowid_field < 0) {
 		where(x, err, r->line, 1);
 		buf_addf(err, "a %s row needs its @rowid (the table has no primary key)",
@@ -589,6 +601,86 @@ static struct tstate *table_for(struct import_ctx *x, struct home *h, int orphan
 	return NULL;
 }
 
+/* The field of record r named like column c of t, or NULL. */
+static const struct value *col_value(struct import_ctx *x, const struct fmt_record *r,
+				     const struct store_table *t, int c)
+{
+	size_t n = strlen(t->cols[c].name);
+
+	for (size_t i = 0; i < r->nfields; i++) {
+		const struct fmt_field *f = &x->doc.fields[r->first + i];
+		if (!f->pseudo && f->name_len == n && !memcmp(f->name, t->cols[c].name, n))
+			return &f->val;
+	}
+	return NULL;
+}
+
+/*
+ * One canonical home per row: a row of home h read from `path` must be one
+ * that h renders at that path (its key and date say where), and a child
+ * row in its parent's file must name a parent row of that file. A row
+ * elsewhere (a file copied under another name, a date edited by hand)
+ * would be imported, then exported somewhere else.
+ */
+static int check_place(struct import_ctx *x, struct home *h, enum path_kind kind,
+		       const char *path, struct buf *err)
+{
+	const struct store_table *t = h->t;
+	struct value *vals = calloc((size_t)t->ncols + 1, sizeof(*vals));
+	struct buf want = BUF_INIT;
+	int rc = 0;
+
+	if (!vals)
+		abort();
+	for (size_t i = 0; !rc && i < x->doc.nrecs; i++) {
+		const struct fmt_record *r = &x->doc.recs[i];
+		struct home *rh = layout_home(&x->l, r->table);
+		int64_t rowid = 0;
+		if (rh == h && kind == PATH_CANONICAL && h->kind != HOME_CHILD) {
+			for (int c = 0; c < t->ncols; c++) {
+				const struct value *v = col_value(x, r, t, c);
+				vals[c] = v ? *v : (struct value){ .type = V_NULL };
+			}
+			for (size_t k = 0; k < r->nfields; k++) {
+				const struct fmt_field *f = &x->doc.fields[r->first + k];
+				if (f->pseudo && !strcmp(f->name, "rowid") && f->val.type == V_INT)
+					rowid = f->val.i;
+			}
+			buf_reset(&want);
+			layout_row_path(h, vals, rowid, &want);
+			if (strcmp(want.data, path)) {
+				where(x, err, r->line, 1);
+				buf_addf(err, "this %s row belongs in %s, not in this file (its key"
+					 " or date says so): move it there, or fix the value",
+					 t->name, want.data);
+				rc = -EINVAL;
+			}
+		} else if (rh && rh != h && rh->parent == h && kind == PATH_CANONICAL &&
+			   h->t->npk == 1 && rh->fk_col >= 0) {
+			const struct value *fk = col_value(x, r, rh->t, rh->fk_col);
+			int found = 0;
+			for (size_t j = 0; fk && !found && j < x->doc.nrecs; j++) {
+				const struct fmt_record *pr = &x->doc.recs[j];
+				const struct value *pk;
+				if (layout_home(&x->l, pr->table) != h)
+					continue;
+				pk = col_value(x, pr, t, t->pk[0]);
+				found = pk && value_equal(pk, fk);
+			}
+			if (fk && !found) {
+				where(x, err, r->line, 1);
+				buf_addf(err, "this %s row's %s names a %s row that is not in this"
+					 " file: it belongs in that row's file", rh->t->name,
+					 rh->t->cols[rh->fk_col].name, t->name);
+				rc = -EINVAL;
+			}
+		}
+	}
+	free(vals);
+	buf_release(&want);
+	return rc;
+}
+
 static int import_file(void *ctx, const char *path, const struct stat *st,
 		       struct buf *err)
 {
@@ -638,6 +730,13 @@ static int import_file(void *ctx, const char *path, const struct stat *st,
 		return -EINVAL;
 	}
 	x->st->files++;
+	/* A migration reads rows under renamed columns and a new layout: its
+	 * own verification compares every row instead. */
+	if (!x->o->allow_missing) {
+		rc = check_place(x, h, kind, path, err);
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < x->doc.nrecs; i++) {
 		const struct fmt_record *r = &x->doc.recs[i];
 		struct tstate *ts = table_for(x, h, kind == PATH_ORPHANS, r->table);

@@ -29,6 +29,9 @@ struct import_rename {
 
 struct import_opts {
 	int progress;
+	int allow_missing;   /* rows may lack columns (they get their defaults):
+				for a migration; otherwise a row must list every
+				column, as archivefs writes it */
 	const struct import_rename *renames;
 	int nrenames;
 };

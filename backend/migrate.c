@@ -791,6 +791,7 @@ static int run(struct migration *m, struct buf *err)
 		rn[i].to = m->maps[i].to;
 	}
 	io.progress = !m->quiet;
+	io.allow_missing = 1;   /* new columns: their defaults */
 	io.renames = rn;
 	io.nrenames = m->nmaps;
 	rc = import_run(m->archive.data, m->built.data, &io, &is, err);

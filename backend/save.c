@@ -183,6 +183,17 @@ static int side_load(struct store *s, const struct home *h, const char *path,
 				break;
 			}
 		}
+		/* Every row lists every column, as archivefs writes it: a row
+		 * without some is a file cut short (or an editor's accident),
+		 * and saving it would delete what was cut. */
+		for (int c = 0; checked && !rc && c < x->t->ncols; c++) {
+			if (x->t->cols[c].hidden || col_field(x, c))
+				continue;
+			rc = at(err, path, x->r->line, 1);
+			buf_addf(err, "this %s row has no field for column %s (a row lists every"
+				 " column; write \"%s: NULL\" for NULL): is the file cut short?",
+				 x->t->name, x->t->cols[c].name, x->t->cols[c].name);
+		}
 		if (!rc)
 			rc = rec_key(x, path, err);
 		if (!rc)

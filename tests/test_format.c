@@ -84,6 +84,40 @@ static const char *vshow(const struct value *v)
 }
 
 /* value_equal(), except that any NaN equals any NaN. */
+/* Strict UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), written out here independently of format.c's own check. */
+static int valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i], need, cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (n - i - 1 < need)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
 static int same_value(const struct value *a, const struct value *b)
 {
 	if (a->type == V_REAL && b->type == V_REAL && isnan(a->r) && isnan(b->r))
@@ -825,7 +859,6 @@ static const struct parse_case parse_cases[] = {
 	P("v: Привет\n", VTEXT("Привет")),
 	P("v: שלום\n", VTEXT("שלום")),
 	P("v: مرحبا\n", VTEXT("مرحبا")),
-	P("v: \xff\xfe raw\n", VTEXT("\xff\xfe raw")),   /* bare: as written */
 	/* bodies */
 	P("v:\n| a\n| b\n", VTEXT("a\nb")),
 	P("v:\n| a\n|\n", VTEXT("a\n")),
@@ -1118,6 +1151,13 @@ struct err_case {
 
 static const struct err_case err_cases[] = {
 	/* escapes */
+	/* raw bytes that are not UTF-8: another encoding, refused where they are */
+	E("[t]\nv: \xff\xfe raw\n", 2, 4, "byte 0xFF is not UTF-8"),
+	E("[t]\nv:\n| caf\xe9\n", 3, 6, "byte 0xE9 is not UTF-8"),
+	E("# \xc0\x80 overlong\n[t]\nv: 1\n", 1, 3, "byte 0xC0 is not UTF-8"),
+	E("[t]\nv: \xed\xa0\x80\n", 2, 4, "byte 0xED is not UTF-8"),      /* surrogate */
+	E("[t]\nv: \xf4\x90\x80\x80\n", 2, 4, "byte 0xF4 is not UTF-8"), /* > U+10FFFF */
+	E("[t]\nv: ok\xc3\n", 2, 6, "byte 0xC3 is not UTF-8"),             /* cut short */
 	E("[t]\na: \"x\\q\"\n", 2, 6, "unknown escape \"\\q\""),
 	E("[t]\na:\n\\ ab\\q\n", 3, 5, "unknown escape \"\\q\""),
 	E("[t]\na: \"\\\x01\"\n", 2, 5, "unknown escape"),
@@ -1911,8 +1951,8 @@ START_TEST(test_random_classify_agrees)
 		int r;
 
 		if (!n || s[0] == '"' || memchr(s, '\n', n) || memchr(s, '\r', n) ||
-		    memchr(s, '\0', n))
-			continue;
+		    memchr(s, '\0', n) || !valid_utf8(s, n))
+			continue;   /* not a bare value (raw non-UTF-8 is refused) */
 		buf_addstr(&b, "[t]\nv: ");
 		buf_add(&b, s, n);
 		r = parse_copy(b.data, b.len, &d, &e);
