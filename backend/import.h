@@ -13,8 +13,13 @@
  * triggers do not fire for imported rows (they are dropped and recreated
  * inside the transaction), since their effects are already in the archive.
  *
- * Every error names file:line:column. Foreign keys are never enforced;
- * orphans and duplicates are data.
+ * Every error names file:line:column. Refused, as archivefs never writes
+ * them: raw bytes that are not UTF-8, a row without a field for one of its
+ * columns (a file cut short), a row in a file its key or date does not
+ * name, a child row whose parent is not in its file. Foreign keys are
+ * never enforced; orphans and duplicates are data, and so are values of
+ * another type than the column declares (only SQLite's own refusals
+ * apply).
  */
 #ifndef ARCHIVEFS_IMPORT_H
 #define ARCHIVEFS_IMPORT_H
