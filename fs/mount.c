@@ -9,7 +9,7 @@
  *      again before the fork); a database that cannot be written is
  *      served without live updates, with a notice;
  *   2. create the session and mount (read-only, private unless -o
- *      allow_other);
+ *      allow_other, which always comes with default_permissions);
  *   3. daemonize unless -f (like sshfs: the parent exits once mounted);
  *   4. only then open the store connections: SQLite connections must not
  *      cross a fork(); then start the watcher (watch.c) on its own
@@ -119,6 +119,22 @@ static int last_of(const char *opts, const char *a, const char *b)
 			p++;
 	}
 	return which;
+}
+
+/* 1 if the comma-separated list opts holds option o. */
+static int has_opt(const char *opts, const char *o)
+{
+	size_t no = strlen(o);
+
+	for (const char *p = opts ? opts : ""; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == no && !strncmp(p, o, n))
+			return 1;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return 0;
 }
 
 static int check_mountpoint(const char *mnt, char *abs)
@@ -293,6 +309,12 @@ int fs_mount_cmd(int argc, char **argv)
 	}
 
 	rw = last_of(opts.len ? opts.data : "", "rw", "ro");
+	/* Shared with other users only when asked, and then the kernel checks
+	 * every access against the file modes (0600 for bearer secrets):
+	 * without default_permissions it would check none. */
+	if ((has_opt(opts.data, "allow_other") || has_opt(opts.data, "allow_root")) &&
+	    !has_opt(opts.data, "default_permissions"))
+		add_opts(&opts, "default_permissions");
 
 	/* 1. Checks, before anything is mounted. */
 	if (stat(pos[0], &st) < 0 || !realpath(pos[0], db)) {
