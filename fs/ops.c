@@ -585,7 +585,10 @@ static int setattr_record(struct fs *fs, const char *path, const struct stat *at
 		rc = fs_handle_truncate(fs, h, attr->st_size);
 		if (!rc && own)
 			rc = fs_handle_save(fs, own, 0);
-		fs_handle_free(fs, own);
+		if (own) {
+			fs_handle_free(fs, own);
+			h = NULL;   /* it was own: the stat below is the saved file's */
+		}
 		if (rc)
 			return rc;
 	}

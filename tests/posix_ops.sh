@@ -25,7 +25,7 @@ REC=$(cd "$X" && ls prayers/*/*/*.txt | head -1)
 before=$(sqlite3 "$DB" .dump | grep -av archivefs_ | LC_ALL=C sort | sha256sum)
 cp "$M/$REC" "$T/rec.orig"
 
-python3 - "$M" "$X" "$REC" <<'PY' || fail "an operation did not behave as README's table says"
+python3 - "$M" "$X" "$REC" <<'PY' || { grep -A45 -E "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error" "$LOG" >&2 || tail -30 "$LOG" >&2; fail "an operation did not behave as README's table says"; }
 import errno, mmap, os, sys
 
 mnt, real, rec = sys.argv[1:4]

@@ -115,9 +115,9 @@ t = open(p, encoding='utf-8').read()
 t = t.replace("project_tag: \"\\\" OR 1=1 --\"", "project_tag: \"'; DELETE FROM user; SELECT '\"", 1)
 open(p, 'w', encoding='utf-8').write(t)
 PY
-[ "$(sqlite3 "$DB" "SELECT project_tag FROM prayer WHERE id = '//'")" = "'; DELETE FROM user; SELECT '" ] ||
-	fail "the saved value is not stored exactly: $(sqlite3 "$DB" "SELECT project_tag FROM prayer WHERE id = '//'")"
-[ "$(sqlite3 "$DB" "SELECT count(*) FROM user")" -gt 0 ] && [ "$(sqlite3 "$DB" "SELECT count(*) FROM prayer")" = "$rows_before" ] ||
+[ "$(sqlite3 -cmd ".timeout 10000" "$DB" "SELECT project_tag FROM prayer WHERE id = '//'")" = "'; DELETE FROM user; SELECT '" ] ||
+	fail "the saved value is not stored exactly: $(sqlite3 -cmd ".timeout 10000" "$DB" "SELECT project_tag FROM prayer WHERE id = '//'")"
+[ "$(sqlite3 -cmd ".timeout 10000" "$DB" "SELECT count(*) FROM user")" -gt 0 ] && [ "$(sqlite3 -cmd ".timeout 10000" "$DB" "SELECT count(*) FROM prayer")" = "$rows_before" ] ||
 	fail "a value changed a query"
 unmount_fs
 ok "values full of quotes and SQL: stored exactly by a save, no query changed"
