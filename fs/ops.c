@@ -60,6 +60,20 @@ static int path_of(fuse_req_t req, fuse_ino_t ino, struct buf *out)
 	return rc;
 }
 
+/*
+ * How long the kernel may keep a record file's attributes. Read-only
+ * mounts: long, watch.c pushes every change. rw mounts: 0. There every
+ * open renders its own version into its handle (struct fs_handle), and a
+ * reader such as rsync then reads exactly the size fstat gave it: a size
+ * the kernel cached from an older version made it read short (exit 23)
+ * or stop early. With 0, fstat asks, and only a commit between the open
+ * and the fstat can still differ (tests/soak.sh; see the session notes).
+ */
+static double attr_timeout(const struct fs *fs)
+{
+	return fs->rw ? 0 : fs->timeout;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
@@ -79,7 +93,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	fs_join(&path, dir.data, name);
 	memset(&e, 0, sizeof(e));
-	e.attr_timeout = fs->timeout;
+	e.attr_timeout = attr_timeout(fs);
 	e.entry_timeout = fs->timeout;
 	if (fs->scratch && scratch_lookup(fs->scratch, path.data, 1, &e.attr, NULL)) {
 		e.ino = e.attr.st_ino;
@@ -173,7 +187,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc;
 
-	(void)fi;
+	(void)fi;   /* Linux sends no handle for fstat(2) */
 	if (node_of(req, ino, &n))
 		goto out;
 	if (n.sino) {
@@ -185,7 +199,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (rc)
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 	else
-		fuse_reply_attr(req, &st, scratch_ino(ino) ? 0 : fs->timeout);
+		fuse_reply_attr(req, &st, scratch_ino(ino) ? 0 : attr_timeout(fs));
 out:
 	buf_release(&n.path);
 }
@@ -412,7 +426,7 @@ static int add_entry(void *ctx, const char *name, const struct stat *st, off_t n
 	}
 	memset(&e, 0, sizeof(e));
 	e.attr = *st;
-	e.attr_timeout = r->fs->timeout;
+	e.attr_timeout = attr_timeout(r->fs);
 	e.entry_timeout = r->fs->timeout;
 	/* "." and "..": the kernel takes no reference on them. */
 	if (strcmp(name, ".") && strcmp(name, "..")) {
