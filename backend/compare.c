@@ -54,26 +54,6 @@ static void add_select(struct buf *q, const struct compare_side *x, int ncols)
 	buf_add_sqlident(q, x->table);
 }
 
-static int count(struct store *s, const char *sql, long *n, struct buf *err)
-{
-	struct store_stmt *st;
-	struct value v;
-	int rc = store_prepare(s, sql, &st, err);
-
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	if (rc == 1) {
-		store_column(st, 0, &v);
-		*n = v.type == V_INT ? (long)v.i : 0;
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -EIO;
-	}
-	store_finalize(st);
-	return rc;
-}
-
 static int except_count(struct store *s, const struct compare_side *x,
 			const struct compare_side *y, int ncols, long *n,
 			struct buf *err)
@@ -86,22 +66,7 @@ static int except_count(struct store *s, const struct compare_side *x,
 	buf_addstr(&q, " EXCEPT ");
 	add_select(&q, y, ncols);
 	buf_addch(&q, ')');
-	rc = count(s, q.data, n, err);
-	buf_release(&q);
-	return rc;
-}
-
-static int row_count(struct store *s, const struct compare_side *x, long *n,
-		     struct buf *err)
-{
-	struct buf q = BUF_INIT;
-	int rc;
-
-	buf_addstr(&q, "SELECT count(*) FROM ");
-	buf_add_sqlident(&q, x->schema);
-	buf_addch(&q, '.');
-	buf_add_sqlident(&q, x->table);
-	rc = count(s, q.data, n, err);
+	rc = store_query_long(s, q.data, n, err);
 	buf_release(&q);
 	return rc;
 }
@@ -113,9 +78,9 @@ int compare_rows(struct store *s, const struct compare_side *a,
 	int rc;
 
 	r->rows_a = r->rows_b = r->only_a = r->only_b = 0;
-	rc = row_count(s, a, &r->rows_a, err);
+	rc = store_count_rows(s, a->schema, a->table, &r->rows_a, err);
 	if (!rc)
-		rc = row_count(s, b, &r->rows_b, err);
+		rc = store_count_rows(s, b->schema, b->table, &r->rows_b, err);
 	if (!rc)
 		rc = except_count(s, a, b, ncols, &r->only_a, err);
 	/* a's rows are unique: when each has its twin in b and b has as many

@@ -122,43 +122,11 @@ static int write_file(const char *path, const struct buf *data, struct buf *err)
 
 /* --- small queries ------------------------------------------------------------ */
 
-static int query_long(struct store *s, const char *sql, long *n, struct buf *err)
-{
-	struct store_stmt *st;
-	struct value v;
-	int rc = store_prepare(s, sql, &st, err);
-
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	*n = 0;
-	if (rc == 1) {
-		store_column(st, 0, &v);
-		*n = v.type == V_INT ? (long)v.i : 0;
-		rc = 0;
-	}
-	store_finalize(st);
-	return rc;
-}
-
 static void add_ref(struct buf *q, const char *schema, const char *table)
 {
 	buf_add_sqlident(q, schema);
 	buf_addch(q, '.');
 	buf_add_sqlident(q, table);
-}
-
-static int count_rows(struct store *s, const char *schema, const char *table, long *n,
-		      struct buf *err)
-{
-	struct buf q = BUF_INIT;
-	int rc;
-
-	buf_addstr(&q, "SELECT count(*) FROM ");
-	add_ref(&q, schema, table);
-	rc = query_long(s, q.data, n, err);
-	buf_release(&q);
-	return rc;
 }
 
 static int count_values(struct store *s, const char *table, const char *col, long *n,
@@ -172,7 +140,7 @@ static int count_values(struct store *s, const char *table, const char *col, lon
 	buf_addstr(&q, " WHERE ");
 	buf_add_sqlident(&q, col);
 	buf_addstr(&q, " IS NOT NULL");
-	rc = query_long(s, q.data, n, err);
+	rc = store_query_long(s, q.data, n, err);
 	buf_release(&q);
 	return rc;
 }
@@ -265,7 +233,7 @@ static int plan_table(struct migration *m, const struct store_table *ot,
 		      const struct store_table *nt, struct buf *err)
 {
 	long rows;
-	int rc = count_rows(m->w, "main", ot->name, &rows, err);
+	int rc = store_count_rows(m->w, "main", ot->name, &rows, err);
 
 	if (rc)
 		return rc;
@@ -360,14 +328,14 @@ static int make_plan(struct migration *m, struct buf *err)
 	int rc;
 
 	/* NEW.sql defines a schema, nothing else. */
-	rc = query_long(m->n, "SELECT count(*) FROM main.sqlite_schema WHERE name LIKE"
+	rc = store_query_long(m->n, "SELECT count(*) FROM main.sqlite_schema WHERE name LIKE"
 			" 'archivefs\\_%' ESCAPE '\\'", &n, err);
 	if (rc)
 		return rc;
 	if (n)
 		refuse(m, "NEW.sql creates archivefs_* objects: those names are archivefs's own");
 	for (int i = 0; i < ns->ntables; i++) {
-		rc = count_rows(m->n, "main", ns->tables[i].name, &n, err);
+		rc = store_count_rows(m->n, "main", ns->tables[i].name, &n, err);
 		if (rc)
 			return rc;
 		if (n)
@@ -447,9 +415,9 @@ static int verify_rows(struct migration *m, const char *db, long *bad,
 		/* The history came through the archive too. */
 		long a = 0, b = 0;
 		struct buf e = BUF_INIT;
-		if (query_long(s, "SELECT count(*) FROM main.archivefs_event", &a, &e))
+		if (store_query_long(s, "SELECT count(*) FROM main.archivefs_event", &a, &e))
 			a = 0;
-		if (query_long(s, "SELECT count(*) FROM n.archivefs_event", &b, &e))
+		if (store_query_long(s, "SELECT count(*) FROM n.archivefs_event", &b, &e))
 			b = 0;
 		if (a != b) {
 			*bad += labs(a - b);
@@ -623,7 +591,7 @@ static int swap_in(struct migration *m, long *copied, long *checked, struct buf 
 	if (!rc) {
 		long events = 0, c = 0;
 		struct buf e = BUF_INIT;
-		if (!query_long(nb, "SELECT count(*) FROM main.archivefs_event", &events, &e) &&
+		if (!store_query_long(nb, "SELECT count(*) FROM main.archivefs_event", &events, &e) &&
 		    events) {
 			rc = events_create(m->w, err);
 			if (!rc)

@@ -123,41 +123,6 @@ static int fraction_points(int max, double num, double den)
 	return (int)floor(max * (num / den));
 }
 
-static int count_sql(struct store *s, const char *sql, long *n, struct buf *err)
-{
-	struct store_stmt *st;
-	struct value v;
-	int rc = store_prepare(s, sql, &st, err);
-
-	if (rc)
-		return rc;
-	rc = store_step(st, err);
-	if (rc == 1) {
-		store_column(st, 0, &v);
-		*n = v.type == V_INT ? (long)v.i : 0;
-		rc = 0;
-	} else if (rc == 0) {
-		rc = -EIO;
-	}
-	store_finalize(st);
-	return rc;
-}
-
-static int count_table(struct store *s, const char *schema, const char *table, long *n,
-		       struct buf *err)
-{
-	struct buf q = BUF_INIT;
-	int rc;
-
-	buf_addstr(&q, "SELECT count(*) FROM ");
-	buf_add_sqlident(&q, schema);
-	buf_addch(&q, '.');
-	buf_add_sqlident(&q, table);
-	rc = count_sql(s, q.data, n, err);
-	buf_release(&q);
-	return rc;
-}
-
 static void home_text(const struct home *h, struct buf *out)
 {
 	switch (h->kind) {
@@ -193,7 +158,7 @@ static int measure_tables(struct report *r, struct buf *err)
 		int rc;
 		ti->h = h;
 		ti->identical = ti->lost = ti->added = -1;
-		rc = count_table(r->s, "main", h->t->name, &ti->rows, err);
+		rc = store_count_rows(r->s, "main", h->t->name, &ti->rows, err);
 		if (rc)
 			return rc;
 		r->total_rows += ti->rows;
@@ -217,7 +182,7 @@ static int measure_journal(struct report *r, struct buf *err)
 	if (!rc && r->js.installed) {
 		struct buf e = BUF_INIT;
 		/* No history table when history was never on: no events. */
-		if (count_sql(r->s, "SELECT count(*) FROM main.archivefs_event", &r->events, &e))
+		if (store_query_long(r->s, "SELECT count(*) FROM main.archivefs_event", &r->events, &e))
 			r->events = 0;
 		buf_release(&e);
 	}
@@ -314,14 +279,14 @@ static int measure_state(struct report *r, struct buf *err)
 		with_schema(&qm, states[i].sql, "main");
 		with_schema(&qr, states[i].sql, "r");
 		buf_addf(&q, "SELECT count(*) FROM (%s)", qm.data);
-		rc = count_sql(r->s, q.data, &r->state_db[i], &e);
+		rc = store_query_long(r->s, q.data, &r->state_db[i], &e);
 		if (rc) {
 			/* The table is not ThyWill's (other columns): leave it out. */
 			r->state_applies[i] = 0;
 		} else if (r->rebuilt) {
 			buf_reset(&q);
 			buf_addf(&q, "SELECT count(*) FROM (%s INTERSECT %s)", qm.data, qr.data);
-			if (count_sql(r->s, q.data, &r->state_kept[i], &e))
+			if (store_query_long(r->s, q.data, &r->state_kept[i], &e))
 				r->state_kept[i] = 0;   /* the rebuild lacks the table */
 		}
 		buf_release(&q);

@@ -735,3 +735,37 @@ int store_integrity(const char *path, struct buf *err)
 		return store_errno(rc);
 	return bad ? -EIO : 0;
 }
+
+int store_query_long(struct store *s, const char *sql, long *out, struct buf *err)
+{
+	struct store_stmt *st;
+	struct value v;
+	int rc = store_prepare(s, sql, &st, err);
+
+	*out = 0;
+	if (rc)
+		return rc;
+	rc = store_step(st, err);
+	if (rc == 1) {
+		store_column(st, 0, &v);
+		*out = v.type == V_INT ? (long)v.i : 0;
+		rc = 0;
+	}
+	store_finalize(st);
+	return rc;
+}
+
+int store_count_rows(struct store *s, const char *schema, const char *table, long *out,
+		     struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	buf_addstr(&q, "SELECT count(*) FROM ");
+	buf_add_sqlident(&q, schema);
+	buf_addch(&q, '.');
+	buf_add_sqlident(&q, table);
+	rc = store_query_long(s, q.data, out, err);
+	buf_release(&q);
+	return rc;
+}

@@ -80,6 +80,13 @@ int store_objects(struct store *s, struct store_object **out, int *n,
 		  struct buf *err);
 void store_objects_free(struct store_object *o, int n);
 
+/* The first column of the first row of sql, as an integer (0 when there
+ * is no row or it is not an integer): for counts. */
+int store_query_long(struct store *s, const char *sql, long *out, struct buf *err);
+/* SELECT count(*) FROM schema.table. */
+int store_count_rows(struct store *s, const char *schema, const char *table, long *out,
+		     struct buf *err);
+
 /* PRAGMA user_version and application_id. */
 int store_get_pragma_int(struct store *s, const char *name, int64_t *v,
 			 struct buf *err);

@@ -21,7 +21,7 @@ mkdir -p "$M"
 MOUNT_OPTS=rw
 mount_fs
 wait_live
-REC=$(cd "$X" && ls prayers/*/*/*.txt | head -1)
+REC=$(cd "$X" && ls prayers/*/*/*.txt | sed -n 1p)
 dump() { sqlite3 -cmd '.timeout 10000' "$DB" .dump | grep -av archivefs_ | LC_ALL=C sort | sha256sum; }
 before=$(dump)
 cp "$M/$REC" "$T/rec.orig"

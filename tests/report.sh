@@ -97,7 +97,7 @@ ok "a world-readable secrets file: secrets $(check secrets "$T/leak.json"), name
 
 # --- an archive that does not rebuild ---------------------------------------------------
 cp -a "$DIR" "$T/broken"
-p=$(ls "$T/broken/prayers"/*/*/*.txt | head -1)
+p=$(ls "$T/broken/prayers"/*/*/*.txt | sed -n 1p)
 printf '[prayer]\nid = "unterminated\n' >>"$p"
 af report "$DB" "$T/broken" --json >"$T/broken.json" || fail "report failed on a broken archive"
 [ "$(check rebuild "$T/broken.json")" = 0/25 ] || fail "a broken archive still rebuilt"

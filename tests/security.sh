@@ -77,10 +77,10 @@ MOUNT_OPTS=allow_other
 mount_fs
 wait_live
 grep -F " $M " /proc/mounts | grep default_permissions >/dev/null || fail "allow_other without default_permissions: $(grep -F " $M " /proc/mounts)"
-P=$(cd "$M" && ls prayers/*/*/*.txt | head -1)
-S=$(cd "$M" && ls sessions/*.txt | head -1)
+P=$(cd "$M" && ls prayers/*/*/*.txt | sed -n 1p)
+S=$(cd "$M" && ls sessions/*.txt | sed -n 1p)
 as_nobody cat "$M/README.txt" "$M/$P" >/dev/null || fail "another user cannot read public files with allow_other"
-for f in "$S" invites/invite_tokens.txt "$(cd "$M" && ls auth/*auth_requests*.txt | head -1)"; do
+for f in "$S" invites/invite_tokens.txt "$(cd "$M" && ls auth/*auth_requests*.txt | sed -n 1p)"; do
 	if as_nobody cat "$M/$f" >/dev/null 2>&1; then fail "another user read $f through the mount"; fi
 done
 if as_nobody ls "$M/sessions" >/dev/null 2>&1; then fail "another user listed sessions/"; fi
@@ -96,7 +96,7 @@ as_nobody cat "$DIR/README.txt" "$DIR/$P" >/dev/null || fail "another user canno
 for f in "$S" invites/invite_tokens.txt; do
 	if as_nobody cat "$DIR/$f" >/dev/null 2>&1; then fail "another user read $f in the sync folder"; fi
 done
-bad=$(find "$DIR/sessions" "$DIR/invites" "$DIR/auth" -type f \( -path '*/sessions/*' -o -path '*/invites/*' -o -name '*auth_requests*' \) -perm /077 | head -3)
+bad=$(find "$DIR/sessions" "$DIR/invites" "$DIR/auth" -type f \( -path '*/sessions/*' -o -path '*/invites/*' -o -name '*auth_requests*' \) -perm /077 | sed -n 1,3p)
 [ -n "$(find "$DIR/auth" -name '*auth_requests*')" ] || fail "no login request files to check"
 [ "$(stat -c %a "$DIR/auth")" = 700 ] || fail "auth/ is $(stat -c %a "$DIR/auth")"
 [ -z "$bad" ] || fail "secret files with group/other access: $bad"
@@ -106,7 +106,7 @@ ok "the sync folder: secrets 0600 under 0700, unreadable by another user"
 MOUNT_OPTS=rw
 mount_fs
 wait_live
-F=$(grep -rlF 'DROP TABLE prayer' "$M/prayers" | head -1)
+F=$(grep -rlF 'DROP TABLE prayer' "$M/prayers" | sed -n 1p)
 [ -n "$F" ] || fail "no file holds the SQL-laden prayer"
 python3 - "$F" <<'PY'
 import sys

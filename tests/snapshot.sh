@@ -266,7 +266,7 @@ unmount_fs
 MOUNT_OPTS=rw
 mount_fs
 wait_live
-U=$(cd "$M" && ls users/*_users.txt | head -1)
+U=$(cd "$M" && ls users/*_users.txt | sed -n 1p)
 echo 'not a record [' >"$M/$U" 2>/dev/null || true   # refused: EINVAL
 [ -f "$M/.archivefs/status" ] || fail "no .archivefs/status after a refused save"
 snap "$M" "$S" --keep 2
