@@ -401,8 +401,29 @@ int fs_handle_open(struct fs *fs, const char *path, pid_t pid,
 	if (fs->wr)
 		base_set(fs, path, pid, names_hash(h->data.data ? h->data.data : "",
 						   h->data.len));
+	/* Newest first: fs_reader_size() finds this process's latest open. */
+	if (fs->rw && (h->rpath = strdup(path))) {
+		pthread_mutex_lock(&fs->readers_mu);
+		h->next_reader = fs->readers;
+		fs->readers = h;
+		pthread_mutex_unlock(&fs->readers_mu);
+	}
 	*out = h;
 	return 0;
+}
+
+int fs_reader_size(struct fs *fs, const char *path, pid_t pid, size_t *len)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&fs->readers_mu);
+	for (struct fs_handle *h = fs->readers; h && !found; h = h->next_reader)
+		if (h->pid == pid && !strcmp(h->rpath, path)) {
+			*len = h->data.len;   /* never changes: a read-only handle */
+			found = 1;
+		}
+	pthread_mutex_unlock(&fs->readers_mu);
+	return found;
 }
 
 int fs_handle_open_write(struct fs *fs, const char *path, int trunc, pid_t pid,
@@ -617,6 +638,16 @@ void fs_handle_free(struct fs *fs, struct fs_handle *h)
 {
 	if (!h)
 		return;
+	if (h->rpath) {
+		pthread_mutex_lock(&fs->readers_mu);
+		for (struct fs_handle **p = &fs->readers; *p; p = &(*p)->next_reader)
+			if (*p == h) {
+				*p = h->next_reader;
+				break;
+			}
+		pthread_mutex_unlock(&fs->readers_mu);
+		free(h->rpath);
+	}
 	if (h->sino)
 		scratch_close(fs->scratch, h->sino);
 	buf_release(&h->data);

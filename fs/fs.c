@@ -71,6 +71,7 @@ int fs_open(struct fs *fs, const char *db, int nconns,
 	pthread_mutex_init(&fs->ahead_mu, NULL);
 	pthread_mutex_init(&fs->wr_mu, NULL);
 	pthread_mutex_init(&fs->edit_mu, NULL);
+	pthread_mutex_init(&fs->readers_mu, NULL);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->time = *time;
@@ -126,6 +127,7 @@ void fs_release(struct fs *fs)
 	pthread_mutex_destroy(&fs->ahead_mu);
 	fs_close_writer(fs);
 	pthread_mutex_destroy(&fs->edit_mu);
+	pthread_mutex_destroy(&fs->readers_mu);
 	pthread_mutex_destroy(&fs->wr_mu);
 	pthread_cond_destroy(&fs->cv);
 	pthread_mutex_destroy(&fs->mu);

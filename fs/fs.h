@@ -315,6 +315,11 @@ struct fs {
 	 * bytes that are no longer the database's. Guarded by ahead_mu. */
 	pthread_mutex_t ahead_mu;
 	struct fs_changes ahead;
+	/* rw mounts: the open read-only handles of record files, so that a
+	 * process's fstat gives the size of the version its open rendered
+	 * (fs_reader_size); guarded by readers_mu. */
+	pthread_mutex_t readers_mu;
+	struct fs_handle *readers;
 };
 
 /*
@@ -458,12 +463,17 @@ struct fs_handle {
 	int exists;             /* rows rendered to it when it was opened */
 	int has_base;
 	uint64_t base;
+	char *rpath;                    /* a registered reader: its path */
+	struct fs_handle *next_reader;  /* fs->readers list */
 };
 
 /* Render path into a new read-only handle for process pid. -ENOENT when
  * no row renders to it. */
 int fs_handle_open(struct fs *fs, const char *path, pid_t pid,
 		   struct fs_handle **out);
+/* The size of the newest read handle process pid holds open on path:
+ * 1 and *len, or 0 when it holds none. */
+int fs_reader_size(struct fs *fs, const char *path, pid_t pid, size_t *len);
 /* A writable handle on the record file at path (trunc: start empty).
  * -EACCES when path is not a set of rows (README, schema, orphans). */
 int fs_handle_open_write(struct fs *fs, const char *path, int trunc, pid_t pid,

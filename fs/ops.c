@@ -60,6 +60,11 @@ static int path_of(fuse_req_t req, fuse_ino_t ino, struct buf *out)
 	return rc;
 }
 
+static pid_t pid_of(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->pid;
+}
+
 /*
  * How long the kernel may keep a record file's attributes. Read-only
  * mounts: long, watch.c pushes every change. rw mounts: 0. There every
@@ -196,17 +201,21 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	rc = fs_stat(fs, n.path.data, &st);
 	st.st_ino = ino;
+	if (!rc && fs->rw) {
+		/* fstat after open (rsync): Linux sends no handle with it, so
+		 * the caller's own open read handle is found by its pid */
+		size_t len;
+		if (fs_reader_size(fs, n.path.data, pid_of(req), &len)) {
+			st.st_size = (off_t)len;
+			st.st_blocks = (st.st_size + 511) / 512;
+		}
+	}
 	if (rc)
 		fuse_reply_err(req, rc == -ENOENT ? ESTALE : -rc);
 	else
 		fuse_reply_attr(req, &st, scratch_ino(ino) ? 0 : attr_timeout(fs));
 out:
 	buf_release(&n.path);
-}
-
-static pid_t pid_of(fuse_req_t req)
-{
-	return fuse_req_ctx(req)->pid;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
