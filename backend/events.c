@@ -147,17 +147,6 @@ static void lits_release(struct lits *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Parse a literal list. Values first collect (offset, length) into store;
  * pointers are fixed once the store stops moving. 0, or -EINVAL.
@@ -215,8 +204,8 @@ static int lits_parse(const char *s, size_t n, struct lits *out)
 					i++;
 					break;
 				}
-				if (i + 1 >= n || (hi = hexval(s[i])) < 0 ||
-				    (lo = hexval(s[i + 1])) < 0) {
+				if (i + 1 >= n || (hi = fmt_hexval(s[i])) < 0 ||
+				    (lo = fmt_hexval(s[i + 1])) < 0) {
 					rc = -EINVAL;
 					break;
 				}

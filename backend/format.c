@@ -65,7 +65,7 @@ static inline int is_name_char(unsigned char c)
 	return name_class[c] != 0;
 }
 
-static int hexval(int c)
+int fmt_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -898,8 +898,8 @@ static size_t decode_escape(struct parser *p, size_t i, size_t e, char **o)
 		*(*o)++ = '\t';
 		return i + 2;
 	case 'x':
-		hi = i + 2 < e ? hexval((unsigned char)t[i + 2]) : -1;
-		lo = i + 3 < e ? hexval((unsigned char)t[i + 3]) : -1;
+		hi = i + 2 < e ? fmt_hexval((unsigned char)t[i + 2]) : -1;
+		lo = i + 3 < e ? fmt_hexval((unsigned char)t[i + 3]) : -1;
 		if (hi < 0 || lo < 0)
 			return fail_pos(p, i, "bad escape: \"\\x\" must be followed by two hex digits");
 		*(*o)++ = (char)(hi << 4 | lo);
@@ -1233,7 +1233,7 @@ static int parse_blob(struct parser *p, size_t pos, size_t e, struct value *v)
 	if (e - pos < 3 || t[e - 1] != '\'')
 		return fail(p, pos, "blob literal without its closing quote: write x'' with hex digits inside, as in x'00ff'");
 	for (i = pos + 2; i < e - 1; i++)
-		if (hexval((unsigned char)t[i]) < 0)
+		if (fmt_hexval((unsigned char)t[i]) < 0)
 			return fail(p, i, "%s is not a hex digit, in blob literal",
 				    show_byte(tmp, sizeof(tmp), (unsigned char)t[i]));
 	nd = e - 1 - (pos + 2);
@@ -1241,8 +1241,8 @@ static int parse_blob(struct parser *p, size_t pos, size_t e, struct value *v)
 		return fail(p, pos, "blob literal with an odd number of hex digits (%zu)", nd);
 	o = arena_reserve(p, nd / 2 + 1);
 	for (i = 0; i < nd / 2; i++)
-		o[i] = (char)(hexval((unsigned char)t[pos + 2 + 2 * i]) << 4 |
-			      hexval((unsigned char)t[pos + 3 + 2 * i]));
+		o[i] = (char)(fmt_hexval((unsigned char)t[pos + 2 + 2 * i]) << 4 |
+			      fmt_hexval((unsigned char)t[pos + 3 + 2 * i]));
 	o[nd / 2] = '\0';
 	v->type = V_BLOB;
 	v->s = o;

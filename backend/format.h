@@ -48,6 +48,9 @@ void fmt_render_real(struct buf *out, double r);
  * text must be quoted, and by names.c for the same reason. */
 enum vtype fmt_classify_bare(const char *s, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int fmt_hexval(int c);
+
 /* --- parsing ----------------------------------------------------------- */
 
 struct fmt_field {

@@ -1301,26 +1301,25 @@ static int settle(struct apply *a, struct store *r)
 	return rc;
 }
 
+static void add_cand_forced(struct apply *a, const char *path, int64_t mtime_ns, int force)
+{
+	int saved = a->force;
+
+	a->force = force;
+	add_cand(a, path, mtime_ns);
+	a->force = saved;
+}
+
 static void event_cand(void *ctx, const char *path, int64_t mtime_ns)
 {
-	struct apply *a = ctx;
-	int force = a->force;
-
-	a->force = 0;
-	add_cand(a, path, mtime_ns);
-	a->force = force;
+	add_cand_forced(ctx, path, mtime_ns, 0);
 }
 
 /* A file losing events to the retention policy: reported gone even when
  * the records never had it (a sync folder may still hold it). */
 static void pruned_cand(void *ctx, const char *path, int64_t mtime_ns)
 {
-	struct apply *a = ctx;
-	int force = a->force;
-
-	a->force = 1;
-	add_cand(a, path, mtime_ns);
-	a->force = force;
+	add_cand_forced(ctx, path, mtime_ns, 1);
 }
 
 /* The history files with new events, and those losing events to the

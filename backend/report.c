@@ -268,7 +268,7 @@ static void with_schema(struct buf *out, const char *sql, const char *schema)
 	}
 }
 
-static int measure_state(struct report *r, struct buf *err)
+static void measure_state(struct report *r)
 {
 	for (int i = 0; i < NSTATES; i++) {
 		struct buf q = BUF_INIT, qm = BUF_INIT, qr = BUF_INIT, e = BUF_INIT;
@@ -294,8 +294,6 @@ static int measure_state(struct report *r, struct buf *err)
 		buf_release(&qr);
 		buf_release(&e);
 	}
-	(void)err;
-	return 0;
 }
 
 static int compare_table(struct report *r, struct table_info *ti, struct buf *err)
@@ -359,14 +357,14 @@ static int measure_rebuild(struct report *r, int progress, struct buf *err)
 			for (int i = 0; !rc && i < r->nt; i++)
 				rc = compare_table(r, &r->t[i], err);
 			if (!rc)
-				rc = measure_state(r, err);
+				measure_state(r);
 			if (compare_detach(r->s, "r", err) && !rc)
 				rc = -EIO;
 			if (rc)
 				r->rebuilt = 0;
 		}
 	} else {
-		measure_state(r, err);   /* what DB holds; nothing survives */
+		measure_state(r);   /* what DB holds; nothing survives */
 	}
 	unlink(db.data);
 	rmdir(dir.data);
@@ -780,7 +778,7 @@ int report_command(int argc, char **argv)
 		if (!rc)
 			rc = measure_rebuild(&r, !json && isatty(2), &err);
 	} else if (!rc) {
-		rc = measure_state(&r, &err);
+		measure_state(&r);
 	}
 	if (rc) {
 		fprintf(stderr, "archivefs: report: %s: %s\n", r.db,

@@ -35,7 +35,7 @@ count_log() {   # count_log JSON: add its results to the totals
 
 run_build build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	run_build .build/asan -Db_sanitize=address,undefined -Db_lundef=false
 
 # 4. the unit tests once more under valgrind (any error or definite leak
 #    fails the test); 5. each libFuzzer target for 30 s from its corpus.

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # fuzz.sh - run the libFuzzer targets (tests/fuzz/fuzz_*.c).
 #
-# Builds build-fuzz/ with clang (-Dfuzz=true, AddressSanitizer and
+# Builds .build/fuzz/ with clang (-Dfuzz=true, AddressSanitizer and
 # UndefinedBehaviorSanitizer) if needed, then runs each target for the
 # given time, starting from its committed corpus (tests/fuzz/corpus/NAME/,
 # read only) plus a scratch folder for what the run finds. A crash, a leak,
 # a sanitizer report or a failed property (the targets abort()) stops the
-# target: the input that did it is kept under build-fuzz/crashes/ and named
+# target: the input that did it is kept under .build/fuzz/crashes/ and named
 # on stderr, and the exit status is 1.
 #
-# usage: tests/fuzz.sh [--seconds N] [--merge] [--jobs J] [TARGET...]
+# usage: tests/fuzz.sh [--seconds N] [--merge] [TARGET...]
 #   --seconds N  per target (default 60; CI runs 30)
 #   --merge      add the inputs that found new coverage to the committed
 #                corpus (minimised with -merge=1), for a long run's result
@@ -24,7 +24,6 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift 2 ;;
 	--merge) merge=1; shift ;;
-	--jobs) shift 2 ;;   # accepted for compatibility; one process per target
 	-h|--help) sed -n 's/^# \{0,1\}//; 2,/^$/p' "$0"; exit 0 ;;
 	-*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
 	*) targets+=("$1"); shift ;;
@@ -33,7 +32,7 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=(format names)
 command -v clang >/dev/null || { echo "fuzz.sh: clang is not installed (mount-scripts/setup-deps.sh installs it)" >&2; exit 1; }
 
-B=$repo/build-fuzz
+B=$repo/.build/fuzz
 if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" "$repo" -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null || exit 1

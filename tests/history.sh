@@ -21,21 +21,10 @@ af demo "$DB" --prayers 20 --users 5 --quiet
 mkdir -p "$M"
 . "$(dirname "$0")/lib/mount.sh"
 db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
-converged() {
-	local deadline=$((SECONDS + $1))
-	until af verify "$DB" "$D" >"$T/verify.out" 2>&1; do
-		[ $SECONDS -lt $deadline ] || { tail -3 "$T/verify.out" >&2; return 1; }
-		sleep 0.1
-	done
-}
 MONTH=$(date -u +%Y_%m)
 EVD=system/event_log
 start() {
-	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f -o rw --sync-dir "$D" 2>>"$LOG" &
-	PID=$!
-	for _ in $(seq 100); do mountpoint -q "$M" && break; sleep 0.1; done
-	mountpoint -q "$M" || { cat "$LOG" >&2; fail "not mounted"; }
+	MOUNT_OPTS=rw SYNC_DIR=$D mount_fs
 	wait_live
 }
 stop() {

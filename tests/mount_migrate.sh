@@ -26,10 +26,7 @@ within() {   # within SECONDS COMMAND...: until it succeeds
 	done
 }
 same_as_db() { af cat "$DB" "$1" | cmp -s - "$M/$1"; }
-: >"$LOG"
-"$ARCHIVEFS" mount "$DB" "$M" -f -o rw --sync-dir "$D" 2>>"$LOG" &
-PID=$!
-for _ in $(seq 100); do mountpoint -q "$M" && break; sleep 0.1; done
+MOUNT_OPTS=rw SYNC_DIR=$D mount_fs
 wait_live
 within 10 af verify "$DB" "$D" || fail "the sync folder did not start in sync"
 F=$(cd "$M" && ls prayers/*/*/*.txt | head -1)

@@ -37,15 +37,7 @@ sqlite3 "$DB" "PRAGMA journal_mode = WAL" >/dev/null
 af history "$DB" --keep-months 0 >/dev/null
 mkdir -p "$M"
 . "$(dirname "$0")/lib/mount.sh"
-MOUNT_OPTS=rw
-mount_fs() {   # with --sync-dir
-	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f -o rw --sync-dir "$D" 2>>"$LOG" &
-	PID=$!
-	for _ in $(seq 100); do mountpoint -q "$M" && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-	cat "$LOG" >&2
-	fail "not mounted"
-}
+MOUNT_OPTS=rw SYNC_DIR=$D
 mount_fs
 wait_live
 for _ in $(seq 300); do [ -f "$D/README.txt" ] && break; sleep 0.1; done

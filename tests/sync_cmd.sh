@@ -14,13 +14,6 @@ DB=$T/a.db D=$T/sync M=$T/mnt LOG=$T/daemon.log
 PID=
 af demo "$DB" --prayers 30 --users 5 --quiet
 db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
-converged() {
-	local deadline=$((SECONDS + $1))
-	until af verify "$DB" "$D" >/dev/null; do
-		[ $SECONDS -lt $deadline ] || return 1
-		sleep 0.1
-	done
-}
 
 af sync "$DB" "$D" >"$T/out1" || fail "sync failed: $(cat "$T/stderr.last")"
 af verify "$DB" "$D" >/dev/null || fail "after sync, verify does not exit 0"

@@ -21,14 +21,6 @@ mkdir -p "$M"
 . "$(dirname "$0")/lib/mount.sh"
 db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
 times() { (cd "$1" && find . -path ./.archivefs -prune -o -type f -printf '%P %T@ %s\n' | LC_ALL=C sort); }
-converged() {   # within $1 seconds, DIR is exactly what the database renders
-	local deadline=$((SECONDS + $1))
-	while :; do
-		af verify "$DB" "$D" >"$T/verify.out" 2>&1 && return 0
-		[ $SECONDS -lt $deadline ] || { tail -3 "$T/verify.out" >&2; tail -5 "$LOG" >&2; return 1; }
-		sleep 0.1
-	done
-}
 
 MOUNT_ARGS=(--sync-dir "$D")
 mount_sync() {   # mount_fs with --sync-dir

@@ -26,18 +26,7 @@ af demo "$DB" --prayers 20 --users 5 --quiet
 mkdir -p "$M"
 . "$(dirname "$0")/lib/mount.sh"
 db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
-converged() {
-	local deadline=$((SECONDS + $1))
-	until af verify "$DB" "$D" >/dev/null; do
-		[ $SECONDS -lt $deadline ] || return 1
-		sleep 0.1
-	done
-}
-: >"$LOG"
-"$ARCHIVEFS" mount "$DB" "$M" -f -o rw --sync-dir "$D" 2>>"$LOG" &
-PID=$!
-for _ in $(seq 100); do mountpoint -q "$M" && break; sleep 0.1; done
-mountpoint -q "$M" || fail "not mounted"
+MOUNT_OPTS=rw SYNC_DIR=$D mount_fs
 wait_live
 converged 10 || fail "the first pass did not make DIR the tree"
 

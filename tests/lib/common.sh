@@ -34,6 +34,20 @@ af() {
 	return $rc
 }
 
+# converged SECS: within SECS seconds the folder $D verifies clean against
+# $DB (a sync folder catching up); on timeout shows why and returns 1.
+converged() {
+	local deadline=$((SECONDS + $1))
+	until af verify "$DB" "$D" >"$T/verify.out" 2>&1; do
+		if [ $SECONDS -ge $deadline ]; then
+			tail -3 "$T/verify.out" >&2
+			[ -z "${LOG:-}" ] || tail -5 "$LOG" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 # Sorted .dump of a database: same rows, values, storage classes, schema.
 dump_sorted() { sqlite3 "$1" .dump | LC_ALL=C sort; }
 

@@ -11,9 +11,9 @@ if ! command -v fusermount3 >/dev/null; then echo "SKIP: fusermount3 is not inst
 
 sanitizer_re='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
 
-mount_fs() {   # mount DB at M in the foreground, in the background; wait for it
+mount_fs() {   # mount DB at M (-o MOUNT_OPTS, --sync-dir SYNC_DIR when set) in the background; wait for it
 	: >"$LOG"
-	"$ARCHIVEFS" mount "$DB" "$M" -f ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} 2>>"$LOG" &
+	"$ARCHIVEFS" mount "$DB" "$M" -f ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} ${SYNC_DIR:+--sync-dir "$SYNC_DIR"} 2>>"$LOG" &
 	PID=$!
 	for _ in $(seq 100); do
 		mountpoint -q "$M" && return 0
