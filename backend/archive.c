@@ -227,7 +227,7 @@ static int cursor_open(struct walk *w, struct cursor *c, const struct home *h,
 	c->off = h->t->rowid_key ? 1 : 0;
 	c->vals = calloc((size_t)(c->ncols ? c->ncols : 1), sizeof(*c->vals));
 	if (!c->vals)
-		abort();
+		out_of_memory(0);
 	rc = store_prepare(w->s, sql, &c->st, w->err);
 	if (rc)
 		return rc;
@@ -387,7 +387,7 @@ static int walk_home(struct walk *w, const struct home *h, const struct filter *
 		rc = bind_filter(par.st, f);
 	kids = calloc((size_t)(h->nchildren ? h->nchildren : 1), sizeof(*kids));
 	if (!kids)
-		abort();
+		out_of_memory(0);
 	for (k = 0; !rc && k < h->nchildren; k++) {
 		const struct home *c = h->children[k];
 		buf_reset(&q);
@@ -579,7 +579,7 @@ static void walk_init(struct walk *w, struct store *s, const struct layout *l,
 	strset_init(&w->paths);
 	w->rendered = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(long));
 	if (!w->rendered)
-		abort();
+		out_of_memory(0);
 }
 
 static void walk_release(struct walk *w)

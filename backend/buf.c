@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char buf_empty_[1];
 
@@ -36,6 +37,21 @@ char *buf_detach(struct buf *b, size_t *len)
 	return p;
 }
 
+void out_of_memory(size_t n)
+{
+	char msg[80];
+	int len;
+
+	/* No allocation, no stdio buffer: a plain write(2) of a stack string. */
+	if (n)
+		len = snprintf(msg, sizeof(msg), "archivefs: out of memory (%zu bytes)\n", n);
+	else
+		len = snprintf(msg, sizeof(msg), "archivefs: out of memory\n");
+	if (write(2, msg, (size_t)len) < 0)
+		_exit(EXIT_FAILURE);
+	_exit(EXIT_FAILURE);
+}
+
 void buf_grow(struct buf *b, size_t extra)
 {
 	size_t need, cap;
@@ -53,10 +69,8 @@ void buf_grow(struct buf *b, size_t extra)
 	while (cap < need)
 		cap = cap < (SIZE_MAX / 2) ? cap * 2 : need;
 	p = b->cap ? realloc(b->data, cap) : malloc(cap);
-	if (!p) {
-		fprintf(stderr, "archivefs: out of memory (%zu bytes)\n", cap);
-		abort();
-	}
+	if (!p)
+		out_of_memory(cap);
 	if (!b->cap)
 		p[0] = '\0';
 	b->data = p;

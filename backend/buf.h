@@ -5,8 +5,9 @@
  *   - b->data is never NULL (an empty buffer points at a static "");
  *   - b->data[b->len] == '\0', so text can be handed to C string functions;
  *   - b->len never exceeds BUF_MAX; growing past it is a hard error that
- *     aborts the process (a logic error, like running out of memory), so
- *     callers that take sizes from outside must check them first.
+ *     aborts the process (a logic error), so callers that take sizes from
+ *     outside must check them first;
+ *   - running out of memory ends the process through out_of_memory().
  * The buffer owns its bytes; buf_release() frees them and re-initialises.
  * buf_detach() hands the malloc'd bytes to the caller.
  */
@@ -59,5 +60,16 @@ static inline int buf_eq(const struct buf *a, const struct buf *b)
 }
 
 #include "banned.h"
+
+/*
+ * Out of memory: archivefs does not go on. Writes "archivefs: out of
+ * memory (N bytes)" (N = 0: no size) to stderr and exits with status 1 at
+ * once, running no handler. Nothing is left half done by that: every
+ * change to a database is one SQLite transaction, which rolls back, and
+ * every file is written whole to a temporary name and renamed. A mount's
+ * daemon ends too (the mount then says ENOTCONN until it is remounted; the
+ * systemd unit restarts it). Every allocation archivefs checks ends here.
+ */
+_Noreturn void out_of_memory(size_t n);
 
 #endif

@@ -695,7 +695,7 @@ static char *xstrdup(const char *s)
 	char *p = strdup(s);
 
 	if (!p)
-		abort();
+		out_of_memory(0);
 	return p;
 }
 
@@ -751,7 +751,7 @@ static void plan_users(struct demo *d)
 	d->user_at = calloc((size_t)d->nusers, sizeof(*d->user_at));
 	d->token = calloc((size_t)d->nusers, sizeof(*d->token));
 	if (!d->name_slot || !d->user || !d->user_at || !d->token)
-		abort();
+		out_of_memory(0);
 	d->name_mask = cap - 1;
 	for (long k = 0; k < d->nusers; k++) {
 		if (k < DEMO_MIN_USERS)

@@ -51,11 +51,11 @@ static int read_names(int root, const char *path, char ***names, size_t *n,
 			cap = cap ? cap * 2 : 64;
 			*names = realloc(*names, cap * sizeof(**names));
 			if (!*names)
-				abort();
+				out_of_memory(0);
 		}
 		(*names)[(*n)++] = strdup(e->d_name);
 		if (!(*names)[*n - 1])
-			abort();
+			out_of_memory(0);
 	}
 	/* A folder that could not be listed to its end is an error, not a
 	 * shorter listing (verify would miss extras, prune would miss files). */

@@ -317,3 +317,22 @@ int diskfile_fsync_dir(int root, const char *path, struct buf *err)
 	close(fd);
 	return rc;
 }
+
+int diskfile_fsync_nearest_dir(int root, struct buf *path, struct buf *err)
+{
+	int rc;
+
+	/* Only ENOENT moves up, and it writes no message: the message that
+	 * reaches err is the one from the fsync that failed (a second fsync
+	 * would succeed, the kernel having reported the error once). */
+	while ((rc = diskfile_fsync_dir(root, path->data ? path->data : "",
+					NULL)) == -ENOENT && path->len) {
+		const char *up = strrchr(path->data, '/');
+
+		buf_truncate(path, up ? (size_t)(up - path->data) : 0);
+	}
+	if (rc && err)
+		buf_addf(err, "cannot fsync folder %s: %s",
+			 path->len ? path->data : ".", strerror(-rc));
+	return rc;
+}

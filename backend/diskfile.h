@@ -57,4 +57,9 @@ int diskfile_read(int root, const char *path, struct buf *out, struct buf *err);
 /* fsync the folder `path` ("" or "." for root itself). */
 int diskfile_fsync_dir(int root, const char *path, struct buf *err);
 
+/* fsync the folder `path`, or, when it is gone (removed since it
+ * changed), the nearest folder above it that is still there, whose entry
+ * the removal was. `path` is cut to the folder synced. */
+int diskfile_fsync_nearest_dir(int root, struct buf *path, struct buf *err);
+
 #endif

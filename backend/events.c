@@ -85,7 +85,7 @@ void events_trigger_sql(struct buf *q, const struct home *h, char op)
 	int n = 0;
 
 	if (!cols || !keys)
-		abort();
+		out_of_memory(0);
 	for (int i = 0; i < t->ncols; i++)
 		if (!t->cols[i].hidden)
 			cols[n++] = t->cols[i].name;
@@ -169,7 +169,7 @@ static int lits_parse(const char *s, size_t n, struct lits *out)
 			struct value *nv = realloc(out->v, cap * sizeof(*nv));
 			size_t *no = realloc(offs, cap * sizeof(*no));
 			if (!nv || !no)
-				abort();
+				out_of_memory(0);
 			out->v = nv;
 			offs = no;
 			out->cap = cap;
@@ -506,11 +506,11 @@ int events_list(struct store *s, int (*fn)(void *ctx, const char *name),
 				cap = cap ? cap * 2 : 16;
 				names = realloc(names, cap * sizeof(*names));
 				if (!names)
-					abort();
+					out_of_memory(0);
 			}
 			names[n] = strdup(path.data + strlen(EVENTS_DIR) + 1);
 			if (!names[n])
-				abort();
+				out_of_memory(0);
 			n++;
 			month_of(v.i, &y, &m);
 			from = m == 12 ? month_start_ms(y + 1, 1) : month_start_ms(y, m + 1);

@@ -112,7 +112,7 @@ static int ensure_dirs(struct export_ctx *x, const char *path, struct buf *err)
 				char *parent = strndup(x->tmp.data,
 						       up ? (size_t)(up - x->tmp.data) : 0);
 				if (!parent)
-					abort();
+					out_of_memory(0);
 				strset_add(&x->dirty, parent);
 				free(parent);
 				strset_add(&x->fresh, x->tmp.data);
@@ -222,7 +222,7 @@ static int emit(void *ctx, const struct archive_file *f, struct buf *err)
 		strset_add(&x->paths, f->path);
 	j = malloc(sizeof(*j) + plen + f->len);
 	if (!j)
-		abort();
+		out_of_memory(0);
 	j->next = NULL;
 	j->path = (char *)(j + 1);
 	j->data = j->path + plen;
@@ -282,8 +282,9 @@ static int sync_all(struct export_ctx *x, struct buf *err)
 	int rc = 0;
 
 	if (syncfs(x->root) < 0) {
-		buf_addf(err, "cannot sync the archive's filesystem: %s\n", strerror(errno));
-		return -errno;
+		rc = -errno;
+		buf_addf(err, "cannot sync the archive's filesystem: %s\n", strerror(-rc));
+		return rc;
 	}
 	for (size_t i = 0; i < x->dirty.cap; i++) {
 		const char *d = x->dirty.slots[i];
@@ -292,15 +293,8 @@ static int sync_all(struct export_ctx *x, struct buf *err)
 			continue;
 		buf_reset(&x->tmp);
 		buf_addstr(&x->tmp, d);
-		/* A folder removed by prune is gone: its removal is an entry
-		 * of the nearest folder still there, so sync that one. */
-		while ((r = diskfile_fsync_dir(x->root, x->tmp.data, NULL)) == -ENOENT &&
-		       x->tmp.len) {
-			char *slash = strrchr(x->tmp.data, '/');
-			buf_truncate(&x->tmp, slash ? (size_t)(slash - x->tmp.data) : 0);
-		}
+		r = diskfile_fsync_nearest_dir(x->root, &x->tmp, err);
 		if (r) {
-			diskfile_fsync_dir(x->root, x->tmp.data, err);
 			buf_addch(err, '\n');
 			if (!rc)
 				rc = r;
@@ -347,9 +341,9 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 	pthread_cond_init(&x.more, NULL);
 	pthread_cond_init(&x.room, NULL);
 	buf_init(&x.werr);
-	if (pthread_create(&tid, NULL, writer, &x) != 0) {
-		buf_addstr(err, "cannot start the writer thread");
-		rc = -EAGAIN;
+	if ((rc = pthread_create(&tid, NULL, writer, &x)) != 0) {
+		buf_addf(err, "cannot start the writer thread: %s", strerror(rc));
+		rc = -rc;
 		goto out;
 	}
 	rc = archive_walk(s, l, emit, &x, err);

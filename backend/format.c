@@ -777,9 +777,7 @@ static void *xrealloc_array(void *p, size_t *cap, size_t size)
 		bug("array too large");
 	p = realloc(p, n * size);
 	if (!p) {
-		fprintf(stderr, "archivefs: out of memory (%zu bytes)\n",
-			n * size);
-		abort();
+		out_of_memory(n * size);
 	}
 	*cap = n;
 	return p;
@@ -1017,7 +1015,7 @@ static size_t find_or_add_field(struct parser *p, size_t idx)
 		free(p->slots);
 		p->slots = calloc(n, sizeof(*p->slots));
 		if (!p->slots)
-			bug("out of memory");
+			out_of_memory(n * sizeof(*p->slots));
 		p->nslots = n;
 		for (i = first; i < idx; i++)
 			find_or_add_field(p, i);
@@ -1483,9 +1481,7 @@ int fmt_parse(const char *text, size_t len, struct fmt_doc *doc,
 	doc->arena_len = 0;
 	doc->arena = malloc(doc->arena_cap);
 	if (!doc->arena) {
-		fprintf(stderr, "archivefs: out of memory (%zu bytes)\n",
-			doc->arena_cap);
-		abort();
+		out_of_memory(doc->arena_cap);
 	}
 	p.bad = len ? find_bad_byte(text, len) : 0;
 	bad_utf8 = find_bad_utf8(text, len);

@@ -15,8 +15,10 @@
  */
 #include "import.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,7 @@ static char *xstrdup(const char *s)
 	char *d = strdup(s);
 
 	if (!d)
-		abort();
+		out_of_memory(0);
 	return d;
 }
 
@@ -130,7 +132,7 @@ static int read_schema(int root, struct object **objs, int *nobjs,
 	}
 	*objs = calloc(doc.nrecs + 1, sizeof(**objs));
 	if (!*objs)
-		abort();
+		out_of_memory(0);
 	for (size_t i = 0; i < doc.nrecs; i++) {
 		const struct fmt_record *r = &doc.recs[i];
 		if (strcmp(r->table, "database") == 0) {
@@ -510,8 +512,13 @@ static int check_seen(struct import_ctx *x, struct tstate *ts,
 	k.n = x->key.len;
 	store_reset(x->seen);
 	rc = store_bind(x->seen, 1, &k);
+	buf_reset(&x->msg);
 	if (!rc)
-		rc = store_step(x->seen, NULL);
+		rc = store_step(x->seen, &x->msg);
+	if (rc < 0 && rc != -EINVAL) {   /* not the UNIQUE constraint */
+		buf_addf(err, "%s", x->msg.data);
+		return rc;
+	}
 	if (rc < 0) {
 		where(x, err, r->line, 1);
 		buf_addf(err, "a %s row with this key was already imported from another"
@@ -529,7 +536,7 @@ static int apply_record(struct import_ctx *x, struct tstate *ts,
 	int rowid_field, rc, p = 1;
 
 	if (!map)
-		abort();
+		out_of_memory(0);
 	rc = map_fields(x, r, t, map, &rowid_field, err);
 	if (rc)
 		goto out;
@@ -631,7 +638,7 @@ static int check_place(struct import_ctx *x, struct home *h, enum path_kind kind
 	int rc = 0;
 
 	if (!vals)
-		abort();
+		out_of_memory(0);
 	for (size_t i = 0; !rc && i < x->doc.nrecs; i++) {
 		const struct fmt_record *r = &x->doc.recs[i];
 		struct home *rh = layout_home(&x->l, r->table);
@@ -772,7 +779,7 @@ static int drop_triggers(struct store *s, struct object **trig, int *ntrig,
 		return rc;
 	*trig = calloc((size_t)n + 1, sizeof(**trig));
 	if (!*trig)
-		abort();
+		out_of_memory(0);
 	for (int i = 0; !rc && i < n; i++) {
 		struct buf q = BUF_INIT;
 		if (strcmp(o[i].type, "trigger") != 0)
@@ -799,7 +806,7 @@ static int setup_tables(struct import_ctx *x, struct buf *err)
 		return rc;
 	x->ts = calloc((size_t)(x->l.nhomes ? x->l.nhomes : 1), sizeof(*x->ts));
 	if (!x->ts)
-		abort();
+		out_of_memory(0);
 	for (int i = 0; i < x->l.nhomes; i++)
 		x->ts[i].h = &x->l.homes[i];
 	return 0;
@@ -821,13 +828,54 @@ static void free_tables(struct import_ctx *x)
 	layout_release(&x->l);
 }
 
+/*
+ * Remove the temporary databases that imports into `db` left when they
+ * were killed (or ran out of memory): DB.archivefs-import-PID whose PID
+ * is no longer running. Another import still running keeps its file.
+ */
+static void remove_stale_temps(const char *db)
+{
+	const char *slash = strrchr(db, '/');
+	struct buf dir = BUF_INIT, prefix = BUF_INIT, path = BUF_INIT;
+	struct dirent *e;
+	DIR *d;
+
+	if (slash)
+		buf_add(&dir, db, (size_t)(slash - db) + 1);
+	else
+		buf_addstr(&dir, "./");
+	buf_addf(&prefix, "%s.archivefs-import-", slash ? slash + 1 : db);
+	d = opendir(dir.data);
+	while (d && (e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, prefix.data, prefix.len) != 0)
+			continue;
+		pid = strtol(e->d_name + prefix.len, &end, 10);
+		if (*end || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		buf_reset(&path);
+		buf_addf(&path, "%s%s", dir.data, e->d_name);
+		if (unlink(path.data) == 0)
+			fprintf(stderr, "archivefs: removed %s, left by an import"
+				" that did not finish\n", path.data);
+	}
+	if (d)
+		closedir(d);
+	buf_release(&dir);
+	buf_release(&prefix);
+	buf_release(&path);
+}
+
 static int fsync_path(const char *path, int dir, struct buf *err)
 {
 	int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC), rc = 0;
 
 	if (fd < 0 || fsync(fd) < 0) {
-		buf_addf(err, "cannot fsync %s: %s", path, strerror(errno));
 		rc = -errno;
+		buf_addf(err, "cannot fsync %s: %s", path, strerror(-rc));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -872,6 +920,7 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 			rc = -EINVAL;
 			goto out;
 		}
+		remove_stale_temps(db);
 		buf_addf(&tmpdb, "%s.archivefs-import-%ld", db, (long)getpid());
 		unlink(tmpdb.data);
 		rc = store_open(tmpdb.data, STORE_RDWR | STORE_CREATE, &x.s, err);
@@ -945,6 +994,8 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 			else
 				buf_addstr(&dirname, ".");
 			rc = fsync_path(dirname.data, 1, err);
+			if (rc)
+				buf_addf(err, " (%s is whole and in place, but a crash now could still lose its name)", db);
 		}
 	}
 out:

@@ -1021,11 +1021,11 @@ static void add_cand(struct apply *a, const char *path, int64_t mtime)
 		a->cap = a->cap ? a->cap * 2 : 64;
 		a->c = realloc(a->c, a->cap * sizeof(*a->c));
 		if (!a->c)
-			abort();
+			out_of_memory(0);
 	}
 	a->c[a->n].path = strdup(path);
 	if (!a->c[a->n].path)
-		abort();
+		out_of_memory(0);
 	a->c[a->n].mtime = mtime;
 	a->c[a->n].exists = 0;
 	a->c[a->n].report = 0;
@@ -1042,7 +1042,7 @@ static void add_row_cand(struct apply *a, const struct home *h,
 	int64_t rowid = 0;
 
 	if (!vals)
-		abort();
+		out_of_memory(0);
 	if (h->t->rowid_key)
 		rowid = key->type == V_INT ? key->i : 0;
 	else

@@ -86,7 +86,7 @@ static char *xstrdup(const char *s)
 	char *d = strdup(s);
 
 	if (!d)
-		abort();
+		out_of_memory(0);
 	return d;
 }
 
@@ -160,13 +160,13 @@ int layout_bind(struct layout *l, const struct store_schema *schema,
 	l->nhomes = schema->ntables;
 	l->homes = calloc((size_t)(l->nhomes ? l->nhomes : 1), sizeof(*l->homes));
 	if (!l->homes)
-		abort();
+		out_of_memory(0);
 	for (i = 0; i < l->nhomes; i++) {
 		struct home *h = &l->homes[i];
 		h->t = &schema->tables[i];
 		h->body = calloc((size_t)(h->t->ncols ? h->t->ncols : 1), 1);
 		if (!h->body)
-			abort();
+			out_of_memory(0);
 		make_generic(h);
 	}
 	/* Parents first, so a child can check its parent's home. */
@@ -190,7 +190,7 @@ int layout_bind(struct layout *l, const struct store_schema *schema,
 		p->children = realloc(p->children,
 				      (size_t)(p->nchildren + 1) * sizeof(*p->children));
 		if (!p->children)
-			abort();
+			out_of_memory(0);
 		p->children[p->nchildren++] = c;
 	}
 	return 0;

@@ -384,7 +384,7 @@ static int verify_rows(struct migration *m, const char *db, long *bad,
 		struct compare_result cr;
 		int k = 0;
 		if (!oc || !nc)
-			abort();
+			out_of_memory(0);
 		if (nt) {
 			for (int c = 0; c < ot->ncols; c++) {
 				const char *to;
@@ -468,11 +468,11 @@ static int drop_all(struct store *s, struct buf *err)
 		while ((rc = store_step(st, err)) == 1) {
 			names = realloc(names, (nn + 1) * sizeof(*names));
 			if (!names)
-				abort();
+				out_of_memory(0);
 			store_column(st, 0, &v);
 			names[nn] = strndup(v.s, v.n);
 			if (!names[nn++])
-				abort();
+				out_of_memory(0);
 		}
 		store_finalize(st);
 		for (size_t i = 0; i < nn; i++) {
@@ -752,7 +752,7 @@ static int run(struct migration *m, struct buf *err)
 	say(m, "5/7 build the new database from the archive\n");
 	rn = calloc((size_t)m->nmaps + 1, sizeof(*rn));
 	if (!rn)
-		abort();
+		out_of_memory(0);
 	for (int i = 0; i < m->nmaps; i++) {
 		rn[i].table = m->maps[i].table;
 		rn[i].from = m->maps[i].from;
@@ -820,7 +820,7 @@ static int parse_map(const char *arg, struct mapping *mp)
 	mp->from = strndup(dot + 1, (size_t)(eq - dot - 1));
 	mp->to = strdup(eq + 1);
 	if (!mp->table || !mp->from || !mp->to)
-		abort();
+		out_of_memory(0);
 	return 0;
 }
 
@@ -845,7 +845,7 @@ int migrate_command(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--map") && i + 1 < argc) {
 			struct mapping *v = realloc(m.maps, (size_t)(m.nmaps + 1) * sizeof(*v));
 			if (!v)
-				abort();
+				out_of_memory(0);
 			m.maps = v;
 			memset(&m.maps[m.nmaps], 0, sizeof(*v));
 			if (parse_map(argv[++i], &m.maps[m.nmaps++]))

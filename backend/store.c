@@ -113,10 +113,29 @@ static void month_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	t = sqlite3_value_text(argv[0]);
+	if (!t) {   /* out of memory: the statement fails with SQLITE_NOMEM */
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
 	if (date_month((const char *)t, (size_t)sqlite3_value_bytes(argv[0]), out))
 		sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+}
+
+/*
+ * Column i's text, "" for SQL NULL. SQLite returns NULL also when it ran
+ * out of memory converting the value; that is told apart by the error
+ * code, and ends the process like every failed allocation (never read as
+ * an empty or missing value).
+ */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	if (!t && sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM)
+		out_of_memory(0);
+	return t ? t : "";
 }
 
 static char *xstrdup(const char *p)
@@ -124,7 +143,7 @@ static char *xstrdup(const char *p)
 	char *d = strdup(p ? p : "");
 
 	if (!d)
-		abort();
+		out_of_memory(0);
 	return d;
 }
 
@@ -168,11 +187,11 @@ static int read_table(struct store *s, struct store_table *t, struct buf *err)
 			cap = cap ? cap * 2 : 8;
 			t->cols = realloc(t->cols, (size_t)cap * sizeof(*t->cols));
 			if (!t->cols)
-				abort();
+				out_of_memory(0);
 		}
 		c = &t->cols[t->ncols++];
-		c->name = xstrdup((const char *)sqlite3_column_text(st, 0));
-		c->decltype = xstrdup((const char *)sqlite3_column_text(st, 1));
+		c->name = xstrdup(col_text(st, 0));
+		c->decltype = xstrdup(col_text(st, 1));
 		c->notnull = sqlite3_column_int(st, 2);
 		c->pk = sqlite3_column_int(st, 3);
 		c->hidden = sqlite3_column_int(st, 4) != 0;
@@ -186,7 +205,7 @@ static int read_table(struct store *s, struct store_table *t, struct buf *err)
 	rc = 0;
 	t->pk = calloc((size_t)(t->npk ? t->npk : 1), sizeof(int));
 	if (!t->pk)
-		abort();
+		out_of_memory(0);
 	for (i = 0; i < t->ncols; i++)
 		if (t->cols[i].pk)
 			t->pk[t->cols[i].pk - 1] = i;
@@ -218,11 +237,11 @@ int store_reload_schema(struct store *s, struct buf *err)
 			cap = cap ? cap * 2 : 16;
 			sc.tables = realloc(sc.tables, (size_t)cap * sizeof(*sc.tables));
 			if (!sc.tables)
-				abort();
+				out_of_memory(0);
 		}
 		t = &sc.tables[sc.ntables++];
 		memset(t, 0, sizeof(*t));
-		t->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+		t->name = xstrdup(col_text(st, 0));
 		t->without_rowid = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
@@ -286,7 +305,7 @@ static int store_open_once(const char *path, int flags, struct store **out,
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		abort();
+		out_of_memory(0);
 	s->path = xstrdup(path);
 	oflags = (flags & STORE_RDWR) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
 	if ((flags & STORE_RDWR) && (flags & STORE_CREATE))
@@ -383,12 +402,12 @@ int store_objects(struct store *s, struct store_object **out, int *n,
 			cap = cap ? cap * 2 : 32;
 			o = realloc(o, (size_t)cap * sizeof(*o));
 			if (!o)
-				abort();
+				out_of_memory(0);
 		}
-		o[cnt].type = xstrdup((const char *)sqlite3_column_text(st, 0));
-		o[cnt].name = xstrdup((const char *)sqlite3_column_text(st, 1));
-		o[cnt].tbl_name = xstrdup((const char *)sqlite3_column_text(st, 2));
-		o[cnt].sql = xstrdup((const char *)sqlite3_column_text(st, 3));
+		o[cnt].type = xstrdup(col_text(st, 0));
+		o[cnt].name = xstrdup(col_text(st, 1));
+		o[cnt].tbl_name = xstrdup(col_text(st, 2));
+		o[cnt].sql = xstrdup(col_text(st, 3));
 		cnt++;
 	}
 	sqlite3_finalize(st);
@@ -523,7 +542,7 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out,
 	*out = NULL;
 	st = calloc(1, sizeof(*st));
 	if (!st)
-		abort();
+		out_of_memory(0);
 	st->s = s;
 	for (int i = s->nidle - 1; i >= 0; i--) {
 		if (strcmp(sqlite3_sql(s->idle[i]), sql) == 0) {
@@ -602,12 +621,14 @@ void store_column(struct store_stmt *st, int i, struct value *v)
 		break;
 	case SQLITE_TEXT:
 		v->type = V_TEXT;
-		v->s = (const char *)sqlite3_column_text(st->st, i);
+		v->s = col_text(st->st, i);
 		v->n = (size_t)sqlite3_column_bytes(st->st, i);
 		break;
 	case SQLITE_BLOB:
 		v->type = V_BLOB;
 		v->s = sqlite3_column_blob(st->st, i);
+		if (!v->s && sqlite3_errcode(sqlite3_db_handle(st->st)) == SQLITE_NOMEM)
+			out_of_memory(0);
 		v->n = (size_t)sqlite3_column_bytes(st->st, i);
 		if (!v->s)
 			v->s = "";
@@ -680,8 +701,7 @@ int store_backup(const char *from, const char *to, int create, struct buf *err)
 		int wal = 0;
 		if (sqlite3_prepare_v2(src, "PRAGMA journal_mode", -1, &jm, NULL) == SQLITE_OK &&
 		    sqlite3_step(jm) == SQLITE_ROW)
-			wal = sqlite3_column_text(jm, 0) &&
-			      !strcmp((const char *)sqlite3_column_text(jm, 0), "wal");
+			wal = !strcmp(col_text(jm, 0), "wal");
 		sqlite3_finalize(jm);
 		pages = wal ? -1 : 256;
 	}
@@ -718,9 +738,9 @@ int store_integrity(const char *path, struct buf *err)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *line = (const char *)sqlite3_column_text(st, 0);
+		const char *line = col_text(st, 0);
 		rc = SQLITE_OK;
-		if (line && strcmp(line, "ok")) {
+		if (strcmp(line, "ok")) {
 			if (bad++ < 5)
 				buf_addf(err, "%s%s", bad > 1 ? "; " : "", line);
 		}

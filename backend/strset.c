@@ -43,7 +43,7 @@ static void grow(struct strset *s)
 	char **slots = calloc(cap, sizeof(*slots));
 
 	if (!slots)
-		abort();
+		out_of_memory(0);
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slots[i])
 			slots[find(slots, cap, s->slots[i])] = s->slots[i];
@@ -63,7 +63,7 @@ int strset_add(struct strset *s, const char *str)
 		return 0;
 	s->slots[i] = strdup(str);
 	if (!s->slots[i])
-		abort();
+		out_of_memory(0);
 	s->count++;
 	return 1;
 }

@@ -219,17 +219,9 @@ int sync_flush(struct sync *y, struct buf *err)
 	for (size_t i = 0; !rc && i < y->dirty.cap; i++) {
 		if (!y->dirty.slots[i])
 			continue;
-		/* removed since: its removal is an entry of the nearest folder
-		 * still there */
 		buf_reset(&y->tmp);
 		buf_addstr(&y->tmp, y->dirty.slots[i]);
-		while ((rc = diskfile_fsync_dir(y->root, y->tmp.data, NULL)) == -ENOENT &&
-		       y->tmp.len) {
-			const char *up = strrchr(y->tmp.data, '/');
-			buf_truncate(&y->tmp, up ? (size_t)(up - y->tmp.data) : 0);
-		}
-		if (rc)
-			diskfile_fsync_dir(y->root, y->tmp.data, err);
+		rc = diskfile_fsync_nearest_dir(y->root, &y->tmp, err);
 	}
 	if (!rc) {
 		strset_release(&y->dirty);

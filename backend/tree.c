@@ -47,7 +47,7 @@ static void add_entry(struct listing *ls, const char *name, size_t len, int type
 	char *copy = strndup(name, len);
 
 	if (!copy)
-		abort();
+		out_of_memory(0);
 	if (!strset_add(&ls->seen, copy)) {
 		free(copy);
 		return;
@@ -56,7 +56,7 @@ static void add_entry(struct listing *ls, const char *name, size_t len, int type
 		ls->cap = ls->cap ? ls->cap * 2 : 64;
 		ls->e = realloc(ls->e, ls->cap * sizeof(*ls->e));
 		if (!ls->e)
-			abort();
+			out_of_memory(0);
 	}
 	ls->e[ls->n].name = copy;
 	ls->e[ls->n].type = type;
@@ -135,7 +135,7 @@ static int add_row_files(struct listing *ls, const struct home *h,
 
 	vals = calloc((size_t)h->t->ncols + 1, sizeof(*vals));
 	if (!vals)
-		abort();
+		out_of_memory(0);
 	buf_reset(&ls->sql);
 	buf_addstr(&ls->sql, "SELECT ");
 	query_name_key(&ls->sql, h, "p");

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Injected faults (issue 7, item 3): every call site in turn.
+#
+# tests/fault/faultinject.c (LD_PRELOAD) makes one archivefs call site fail
+# at a time: a write, fsync, rename, read, lock or malloc, whether archivefs
+# makes the call itself or SQLite makes it for it (so SQLITE_FULL,
+# SQLITE_IOERR, SQLITE_BUSY and SQLITE_NOMEM arrive where they would from a
+# real disk). A first run of each operation lists the sites it reaches;
+# then each site fails on its first call and on its last, with each errno
+# below, and after every such run:
+#   - the command exits 0 (the fault was absorbed, and the result is
+#     exactly right) or 1 with a message that names the fault; never a
+#     crash, a sanitizer report or another status;
+#   - no file is torn: each file is its old bytes or its new bytes, and no
+#     temporary file is left behind;
+#   - the database is its old rows or its new rows, never a mix, and passes
+#     integrity_check;
+#   - run again without the fault, the command succeeds and the result is
+#     byte for byte the reference.
+# Operations: export (into an older tree), import (into a new database,
+# and merged into an existing one), sync (one pass, with the journal), and
+# a save through a -o rw mount (the daemon preloaded, armed by SIGUSR2 just
+# before the save; it must then retry cleanly in the same mount).
+# --quick: first and last call of the first sites only (for a fast look).
+. "$(dirname "$0")/lib/common.sh"
+
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
+: "${FAULTINJECT:?set FAULTINJECT to libfaultinject.so (meson test does)}"
+[ -f "$FAULTINJECT" ] || fail "no $FAULTINJECT"
+if ldd "$ARCHIVEFS" | grep -q 'libasan'; then
+	# ASan owns malloc and must be first in the library search; the shim
+	# replaces malloc. The normal build runs this test.
+	echo "SKIP: the fault shim cannot be preloaded into an ASan build"; exit 77
+fi
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+
+# What a failed run must say, per errno.
+declare -A said=(
+	[ENOSPC]='No space left on device|database or disk is full'
+	# SQLite reports some failed page reads as corruption (the file is
+	# fine: integrity_check and the run after the fault prove it).
+	[EIO]='Input/output error|disk I/O error|database disk image is malformed'
+	[EROFS]='Read-only file system|attempt to write a readonly database|disk I/O error'
+	# The shim also refuses lock downgrades (after a commit), which SQLite
+	# reports as an I/O error; a real kernel never refuses those.
+	[EAGAIN]='database is locked|Resource temporarily unavailable|another archivefs|disk I/O error'
+	# pthread_create says EAGAIN when it cannot allocate the thread.
+	[ENOMEM]='out of memory|Cannot allocate memory|thread: Resource temporarily unavailable'
+)
+# The classes and the errnos each is failed with.
+plan=(write:ENOSPC write:EIO fsync:EIO rename:EIO read:EIO lock:EAGAIN malloc:ENOMEM)
+
+runs=0 fired=0 absorbed=0 failed_clean=0
+# Functions that only pass a call on: the site is their caller.
+wrappers='buf_grow|buf_add|buf_addstr|buf_addch|buf_addf|buf_vaddf|fail|out_of_memory|strset_add|store_(begin|bind|column|commit|count_rows|exec|prepare|query_long|rollback|step)'
+FAULT_SKIP=$(nm -S --defined-only "$ARCHIVEFS" |
+	awk -v re="^($wrappers)\$" 'NF == 4 && $4 ~ re { printf "%s0x%s+0x%s", sep, $1, $2; sep = "," }')
+[ -n "$FAULT_SKIP" ] || fail "no symbols in $ARCHIVEFS to find its wrappers with"
+export FAULT_SKIP
+where() { addr2line -f -s -e "$ARCHIVEFS" "$1" 2>/dev/null | paste -sd' ' || echo "$1"; }
+
+# sites CLASS CMD...: run once counting; print "K CALLS OFFSET" per site.
+sites() {
+	local c=$1; shift
+	rm -f "$T/rep"
+	FAULT_CLASS=$c FAULT_REPORT=$T/rep LD_PRELOAD=$FAULTINJECT "$@" >/dev/null 2>&1 || true
+	[ -f "$T/rep" ] || return 0
+	awk '$1 == "site" { print $2, $5, $4 }' "$T/rep"
+}
+
+# inject CLASS ERRNO K HIT CMD...: run CMD with that fault; sets RC and
+# FIRED (1 if the fault fired), stderr in $T/err.
+inject() {
+	local c=$1 e=$2 k=$3 h=$4; shift 4
+	rm -f "$T/rep"
+	RC=0
+	FAULT_CLASS=$c FAULT_ERRNO=$e FAULT_SITE=$k FAULT_HIT=$h FAULT_REPORT=$T/rep \
+		LD_PRELOAD=$FAULTINJECT "$@" >"$T/out" 2>"$T/err" || RC=$?
+	FIRED=0
+	grep '^fired' "$T/rep" >/dev/null 2>&1 && FIRED=1
+	runs=$((runs + 1))
+	return 0
+}
+
+# judge WHAT ERRNO OFFSET: the exit status and message of the last inject.
+judge() {
+	local what=$1 e=$2 off=$3
+	if grep -aqE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/err"; then
+		cat "$T/err" >&2; fail "$what: sanitizer report"
+	fi
+	[ "$FIRED" = 1 ] || return 0
+	fired=$((fired + 1))
+	case $RC in
+	0) absorbed=$((absorbed + 1)) ;;
+	1) grep -aqE "${said[$e]}" "$T/err" || {
+		cat "$T/err" >&2
+		fail "$what: exit 1 but the message does not name the fault ($e, ${said[$e]})"; }
+	   failed_clean=$((failed_clean + 1)) ;;
+	*) cat "$T/err" >&2; fail "$what: exit status $RC (fault at $(where "$off"))" ;;
+	esac
+}
+
+# tree_state OLD NEW D: every file in D is OLD's or NEW's bytes at its path
+# (mode included); no temporary file; nothing else.
+tree_state() {
+	python3 - "$@" <<-'EOF'
+	import os, sys
+	old, new, d = sys.argv[1:4]
+	def files(root):
+	    out = {}
+	    for dp, dns, fns in os.walk(root):
+	        for n in fns + [x for x in dns if os.path.islink(os.path.join(dp, x))]:
+	            p = os.path.join(dp, n)
+	            st = os.lstat(p)
+	            data = open(p, 'rb').read() if os.path.isfile(p) else None
+	            out[os.path.relpath(p, root)] = (data, st.st_mode & 0o7777)
+	    return out
+	o, n, x = files(old), files(new), files(d)
+	bad = []
+	for p, v in x.items():
+	    if '.archivefs-tmp-' in p:
+	        bad.append(p + ': a temporary file was left behind')
+	    elif v != o.get(p) and v != n.get(p):
+	        bad.append(p + ': neither its old nor its new bytes and mode')
+	for p in o:
+	    if p not in x and p in n:
+	        bad.append(p + ': gone, though both old and new trees have it')
+	if bad:
+	    print('\n'.join(bad[:10]))
+	    sys.exit(1)
+	EOF
+}
+
+same_tree() { diff -r "$1" "$2" >/dev/null && [ "$(cd "$1" && find . -printf '%p %m\n' | sort)" = "$(cd "$2" && find . -printf '%p %m\n' | sort)" ]; }
+
+# each_fault OP CMD...: for every planned class and errno, every site CMD
+# reaches, its first and last call: prepare (OP_prepare), inject, judge,
+# check (OP_check), recover (OP_recover). CMD's words may use $W (the
+# work copy OP_prepare made).
+each_fault() {
+	local op=$1; shift
+	local p c e k calls off hits h n=0
+	for p in "${plan[@]}"; do
+		c=${p%%:*} e=${p#*:}
+		"${op}_prepare"
+		sites "$c" "$@" >"$T/sites"
+		while read -r k calls off; do
+			[ "$QUICK" = 0 ] || [ "$k" -le 2 ] || continue
+			hits=1
+			[ "$calls" -gt 1 ] && hits="1 $calls"
+			for h in $hits; do
+				"${op}_prepare"
+				inject "$c" "$e" "$k" "$h" "$@"
+				judge "$op: $c $e at $(where "$off") call $h" "$e" "$off"
+				"${op}_check" "$op: $c $e at $(where "$off") call $h (exit $RC)"
+				"${op}_recover" "$op: after $c $e at $(where "$off") call $h"
+				n=$((n + 1))
+			done
+		done <"$T/sites"
+	done
+	echo "  $op: $n faulty runs"
+}
+
+# The data: a demo database, and the same after the application changed it
+# (texts edited, a prayer added, a mark deleted, a user renamed).
+OLDDB=$T/old.db NEWDB=$T/new.db
+af demo "$OLDDB" --prayers 6 --users 4 --quiet
+cp "$OLDDB" "$NEWDB"
+sqlite3 "$NEWDB" <<-'EOF'
+	UPDATE prayer SET text = text || ' (edited)' WHERE rowid IN (SELECT rowid FROM prayer ORDER BY rowid LIMIT 3);
+	CREATE TEMP TABLE p AS SELECT * FROM prayer LIMIT 1;
+	UPDATE p SET id = 'faulttestprayer0000000000000001', text = 'a new prayer';
+	INSERT INTO prayer SELECT * FROM p;
+	DELETE FROM prayermark WHERE rowid = (SELECT min(rowid) FROM prayermark);
+	UPDATE user SET display_name = display_name || ' Jr' WHERE rowid = (SELECT min(rowid) FROM user);
+EOF
+af export "$OLDDB" "$T/old-tree" >/dev/null
+af export "$NEWDB" "$T/new-tree" >/dev/null
+dump_sorted "$OLDDB" >"$T/old.dump"
+dump_sorted "$NEWDB" >"$T/new.dump"
+cmp -s "$T/old.dump" "$T/new.dump" && fail "the change did not change the database"
+same_tree "$T/old-tree" "$T/new-tree" && fail "the change did not change the tree"
+
+db_is() {   # db_is WHAT DB DUMP...: DB's rows are one of the dumps, and it is whole
+	local what=$1 db=$2; shift 2
+	[ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "$what: integrity_check fails"
+	dump_sorted "$db" >"$T/now.dump"
+	for d in "$@"; do cmp -s "$T/now.dump" "$d" && return 0; done
+	diff "$T/now.dump" "$1" | head -5 >&2 || true
+	fail "$what: the database is neither its old nor its new rows"
+}
+
+# --- export DB DIR, into the old tree -------------------------------------
+export_prepare() { rm -rf "$T/w"; cp -a "$T/old-tree" "$T/w"; W=$T/w; }
+export_check() {
+	tree_state "$T/old-tree" "$T/new-tree" "$W" || fail "$1: a torn tree"
+	[ "$RC" != 0 ] || same_tree "$W" "$T/new-tree" || fail "$1: exit 0 but the tree is not the new one"
+	db_is "$1" "$NEWDB" "$T/new.dump"
+}
+export_recover() {
+	af export "$NEWDB" "$W" >/dev/null || fail "$1: export fails once the fault is gone"
+	same_tree "$W" "$T/new-tree" || fail "$1: the recovered tree is not the new one"
+	af verify "$NEWDB" "$W" >/dev/null || fail "$1: verify fails after recovery"
+}
+W=$T/w
+each_fault export "$ARCHIVEFS" export "$NEWDB" "$T/w"
+ok "export: every fault leaves each file old or new, no temporary file; exit 1 names it; the next export makes the tree exact"
+
+# --- import DIR NEW.db -----------------------------------------------------
+import_prepare() { rm -f "$T/imp.db" "$T"/imp.db-* "$T"/.imp.db* ; }
+import_check() {
+	# No database, or the whole one: a fault after the rename (the
+	# folder's fsync, or memory while reporting) fails with it in place.
+	if [ "$RC" = 0 ] || [ -e "$T/imp.db" ]; then db_is "$1" "$T/imp.db" "$T/new.dump"; fi
+	# Out of memory ends the process at once: its temporary database may
+	# stay, and the next import removes it.
+	if ls -A "$T" | grep -E '^\.?imp\.db.' >/dev/null; then
+		grep -q 'out of memory' "$T/err" || fail "$1: a failed import left $(ls -A "$T" | grep -E '^\.?imp\.db.')"
+	fi
+	return 0
+}
+import_recover() {
+	rm -f "$T/imp.db"
+	af import "$T/new-tree" "$T/imp.db" >/dev/null || fail "$1: import fails once the fault is gone"
+	db_is "$1" "$T/imp.db" "$T/new.dump"
+	! ls -A "$T" | grep -E '^\.?imp\.db.' >/dev/null || fail "$1: the next import left $(ls -A "$T" | grep -E '^\.?imp\.db.')"
+}
+each_fault import "$ARCHIVEFS" import "$T/new-tree" "$T/imp.db"
+ok "import into a new database: every fault leaves no database and no temporary file, or the whole one; the next import is exact"
+
+# --- import DIR OLD.db (merge) --------------------------------------------
+# A merge updates and adds rows by key and deletes none: the reference is
+# the same merge run without a fault.
+cp "$OLDDB" "$T/m.db"
+af import "$T/new-tree" "$T/m.db" >/dev/null
+dump_sorted "$T/m.db" >"$T/merged.dump"
+cmp -s "$T/old.dump" "$T/merged.dump" && fail "the merge changed nothing"
+merge_prepare() { cp "$OLDDB" "$T/m.db"; rm -f "$T"/m.db-*; }
+merge_check() { db_is "$1" "$T/m.db" "$T/old.dump" "$T/merged.dump"; }
+merge_recover() {
+	af import "$T/new-tree" "$T/m.db" >/dev/null || fail "$1: merge fails once the fault is gone"
+	db_is "$1" "$T/m.db" "$T/merged.dump"
+}
+each_fault merge "$ARCHIVEFS" import "$T/new-tree" "$T/m.db"
+ok "import merged into an existing database: every fault leaves its old rows or its new rows; the next import is exact"
+
+echo "$runs faulty runs: $fired faults fired, $failed_clean failed cleanly, $absorbed absorbed"
