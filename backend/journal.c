@@ -577,12 +577,14 @@ int journal_install(struct store *s, const struct layout *l, struct buf *err)
 		return rc;
 	rc = store_exec(s, create_sql, err);
 	if (!rc) {
-		/* Tables from before size and mode were recorded. */
-		struct store_stmt *probe;
-		if (store_prepare(s, "SELECT size, mode FROM main.archivefs_file"
-				  " LIMIT 0", &probe, NULL) == 0)
-			store_finalize(probe);
-		else
+		/* Tables from before size and mode were recorded. (Asked,
+		 * not probed with a failing query: any failure, out of
+		 * memory too, would read as "no such column".) */
+		long has = 0;
+		rc = store_query_long(s, "SELECT count(*) FROM pragma_table_info("
+				      "'archivefs_file', 'main') WHERE name = 'size'",
+				      &has, err);
+		if (!rc && !has)
 			rc = store_exec(s, "ALTER TABLE main.archivefs_file ADD COLUMN size"
 					" INTEGER; ALTER TABLE main.archivefs_file"
 					" ADD COLUMN mode INTEGER", err);

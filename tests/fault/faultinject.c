@@ -61,6 +61,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 enum fclass { FC_NONE, FC_WRITE, FC_FSYNC, FC_RENAME, FC_READ, FC_LOCK, FC_MALLOC };
 static const char *const class_names[] = {
 	"none", "write", "fsync", "rename", "read", "lock", "malloc",
@@ -86,6 +88,10 @@ static long nsites;
 
 /* Set while this thread is inside the shim: its own calls pass through. */
 static __thread int inside __attribute__((tls_model("initial-exec")));
+/* Set while this thread is inside a call into SQLite: the site of every
+ * call SQLite makes meanwhile (found once per SQLite call, not unwound
+ * again for each of the thousands of mallocs a query can make). */
+static __thread uintptr_t sqlite_site __attribute__((tls_model("initial-exec")));
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -174,7 +180,7 @@ static int should_fail(enum fclass c)
 	if (c != cls || inside || !armed)
 		return 0;
 	inside = 1;
-	pc = call_site();
+	pc = sqlite_site ? sqlite_site : call_site();
 	if (pc) {
 		pthread_mutex_lock(&mu);
 		for (k = 0; k < nsites && sites[k].pc != pc; k++)
@@ -367,6 +373,78 @@ void *realloc(void *p, size_t n)
 	if (n && should_fail(FC_MALLOC))
 		FAIL(NULL);
 	return __libc_realloc(p, n);
+}
+
+/* The calls into SQLite that do the work (and the allocating). */
+#define ENTER(name) \
+	static __typeof__(name) *real; \
+	uintptr_t outer = sqlite_site; \
+	if (!real) \
+		real = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+	if (!outer && cls != FC_NONE && armed && !inside) { \
+		inside = 1; \
+		sqlite_site = call_site(); \
+		inside = 0; \
+	}
+#define LEAVE() sqlite_site = outer
+
+int sqlite3_step(sqlite3_stmt *st)
+{
+	ENTER(sqlite3_step);
+	int rc = real(st);
+	LEAVE();
+	return rc;
+}
+
+int sqlite3_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
+		 void *arg, char **errmsg)
+{
+	ENTER(sqlite3_exec);
+	int rc = real(db, sql, cb, arg, errmsg);
+	LEAVE();
+	return rc;
+}
+
+int sqlite3_prepare_v2(sqlite3 *db, const char *sql, int n, sqlite3_stmt **st,
+		       const char **tail)
+{
+	ENTER(sqlite3_prepare_v2);
+	int rc = real(db, sql, n, st, tail);
+	LEAVE();
+	return rc;
+}
+
+int sqlite3_prepare_v3(sqlite3 *db, const char *sql, int n, unsigned flags,
+		       sqlite3_stmt **st, const char **tail)
+{
+	ENTER(sqlite3_prepare_v3);
+	int rc = real(db, sql, n, flags, st, tail);
+	LEAVE();
+	return rc;
+}
+
+int sqlite3_open_v2(const char *path, sqlite3 **db, int flags, const char *vfs)
+{
+	ENTER(sqlite3_open_v2);
+	int rc = real(path, db, flags, vfs);
+	LEAVE();
+	return rc;
+}
+
+const unsigned char *sqlite3_column_text(sqlite3_stmt *st, int i)
+{
+	ENTER(sqlite3_column_text);
+	const unsigned char *r = real(st, i);
+	LEAVE();
+	return r;
+}
+
+int sqlite3_backup_step(sqlite3_backup *b, int pages)
+{
+	ENTER(sqlite3_backup_step);
+	int rc = real(b, pages);
+	LEAVE();
+	return rc;
 }
 
 static void on_arm(int sig)
