@@ -279,4 +279,103 @@ sync_recover() {
 each_fault sync "$ARCHIVEFS" sync "$T/s.db" "$T/s"
 ok "sync: every fault leaves each file old or new and the application's rows untouched; the next pass makes DIR exact"
 
+# --- a save through a -o rw mount ------------------------------------------
+# Each run mounts a copy of a database the mount has recorded once, with
+# the shim preloaded into the daemon but not armed; SIGUSR2 arms it just
+# before one prayer file is overwritten with its edited version. Then:
+#   - the save failed (the writer's cp says so) and the file reads as
+#     before, or it succeeded and reads as the new bytes; the prayer's row
+#     is its old or its new text, nothing else; the database is whole;
+#   - out of memory ends the daemon with the message in its log: the mount
+#     is remounted (what the systemd unit does);
+#   - the same save again, with the fault gone, succeeds.
+save_faults() {
+	local c e k calls off h n=0 p
+	[ -z "${FAULT_OPS:-}" ] || [[ " $FAULT_OPS " == *" save "* ]] || return 0
+	for p in "${plan[@]}"; do
+		c=${p%%:*} e=${p#*:}
+		save_run "$c" "$e" 0 1
+		[ -f "$T/rep" ] || continue   # (a save in place renames nothing)
+		awk '$1 == "site" { print $2, $5, $4 }' "$T/rep" >"$T/sites"
+		while read -r k calls off; do
+			[ "$QUICK" = 0 ] || [ "$k" -le 2 ] || continue
+			save_run "$c" "$e" "$k" 1
+			n=$((n + 1))
+		done <"$T/sites"
+	done
+	echo "  save: $n faulty runs"
+	[ "$n" -gt 20 ] || fail "save: only $n sites found (is the daemon preloaded?)"
+}
+save_run() {   # CLASS ERRNO SITE HIT
+	local c=$1 e=$2 k=$3 h=$4 what rc=0
+	cp "$T/base-m.db" "$DB"
+	rm -f "$DB"-* "$T/rep"
+	FAULT_CLASS=$c FAULT_ERRNO=$e FAULT_SITE=$k FAULT_HIT=$h FAULT_REPORT=$T/rep \
+		FAULT_ARM=signal LD_PRELOAD=$FAULTINJECT mount_fs
+	wait_live
+	kill -USR2 "$PID"
+	cp "$T/new-tree/$P" "$M/$P" 2>"$T/err" || rc=$?
+	kill -USR2 "$PID" 2>/dev/null || true   # disarmed: the checks read without faults
+	[ "$k" = 0 ] || runs=$((runs + 1))
+	what="save: $c $e at $(where "$(sed -n 's/^fired [0-9]* \(0x[0-9a-f]*\) .*/\1/p' "$T/rep" 2>/dev/null)") call $h (cp exit $rc)"
+	FIRED=0
+	grep '^fired' "$T/rep" >/dev/null 2>&1 && FIRED=1 && fired=$((fired + 1))
+	[ "$k" = 0 ] || [ "$FIRED" = 1 ] || [ "$rc" = 0 ] || fail "$what: the save failed with no fault: $(cat "$T/err")"
+	if kill -0 "$PID" 2>/dev/null; then
+		if [ "$rc" = 0 ]; then
+			cmp -s "$M/$P" "$T/new-tree/$P" || fail "$what: saved, but the file does not read as the new bytes"
+			[ "$k" = 0 ] || absorbed=$((absorbed + 1))
+		else
+			cmp -s "$M/$P" "$T/old-tree/$P" || fail "$what: failed, but the file does not read as before"
+			# The writer's error (cp's message) or the daemon's log names it.
+			cat "$T/err" "$LOG" | grep -aE "${said[$e]}" >/dev/null ||
+				{ cat "$T/err" "$LOG" >&2; fail "$what: neither the writer's error nor the daemon's log names the fault"; }
+			failed_clean=$((failed_clean + 1))
+		fi
+	else
+		# The daemon ended: only out of memory may do that, and it says so.
+		wait "$PID" || true
+		PID=
+		grep -q 'archivefs: out of memory' "$LOG" || { cat "$LOG" >&2; fail "$what: the daemon died"; }
+		[ "$rc" != 0 ] || fail "$what: the daemon died, yet the save reported success"
+		failed_clean=$((failed_clean + 1))
+		fusermount3 -u "$M" 2>/dev/null || fusermount3 -uz "$M"
+		mount_fs
+		wait_live
+	fi
+	[ "$(sqlite3 -cmd '.timeout 10000' "$DB" 'PRAGMA integrity_check')" = ok ] || fail "$what: integrity_check fails"
+	case "$(prayer_text)" in
+	"$old_text"|"$new_text") ;;
+	*) fail "$what: the prayer's row is neither its old nor its new text" ;;
+	esac
+	cp "$T/new-tree/$P" "$M/$P" 2>"$T/err" || fail "$what: the save fails once the fault is gone: $(cat "$T/err")"
+	cmp -s "$M/$P" "$T/new-tree/$P" || fail "$what: after the retry, the file does not read as the new bytes"
+	[ "$(prayer_text)" = "$new_text" ] || fail "$what: after the retry, the row is not the new text"
+	fusermount3 -u "$M" || fail "$what: cannot unmount"
+	wait "$PID" || true
+	PID=
+	if grep -qE "$sanitizer_re" "$LOG"; then cat "$LOG" >&2; fail "$what: sanitizer report from the daemon"; fi
+}
+. "$(dirname "$0")/lib/mount.sh"
+DB=$T/mnt.db M=$T/mnt LOG=$T/daemon.log PID=
+mkdir -p "$M"
+cp "$OLDDB" "$DB"
+MOUNT_OPTS=rw mount_fs
+wait_live
+unmount_fs
+cp "$DB" "$T/base-m.db"
+P=
+for f in $(cd "$T/old-tree" && ls prayers/*/*/*_prayer_*.txt); do
+	cmp -s "$T/old-tree/$f" "$T/new-tree/$f" || { P=$f; break; }
+done
+[ -n "$P" ] || fail "no prayer file differs between the old and new trees"
+PRAYER_ID=${P##*_prayer_}
+PRAYER_ID=${PRAYER_ID%.txt}
+prayer_text() { sqlite3 -cmd '.timeout 10000' "$DB" "SELECT quote(text) FROM prayer WHERE id = '$PRAYER_ID'"; }
+old_text=$(prayer_text)
+new_text=$(DB=$NEWDB prayer_text)
+[ "$old_text" != "$new_text" ] || fail "the prayer's text did not change"
+MOUNT_OPTS=rw save_faults
+ok "a save through the mount: every fault fails the save cleanly (file and row as before) or is absorbed; a retry succeeds"
+
 echo "$runs faulty runs: $fired faults fired, $failed_clean failed cleanly, $absorbed absorbed"

@@ -29,8 +29,9 @@
  *   FAULT_ERRNO   errno to fail with: ENOSPC, EIO, EROFS, EAGAIN, ENOMEM,
  *                 EDQUOT or a number (default: EIO; EAGAIN for lock;
  *                 ENOMEM for malloc)
- *   FAULT_ARM     "signal": count nothing until SIGUSR2 arrives (for the
- *                 daemon: arm just before the operation under test)
+ *   FAULT_ARM     "signal": count nothing until SIGUSR2 arrives, and stop
+ *                 at the next one (for the daemon: armed just for the
+ *                 operation under test)
  *   FAULT_SKIP    "OFFSET+SIZE,...": functions of the program that only wrap
  *                 a call (buf_grow, store_step, ...); a frame inside one
  *                 is passed over, so the site is the wrapper's caller
@@ -450,7 +451,7 @@ int sqlite3_backup_step(sqlite3_backup *b, int pages)
 static void on_arm(int sig)
 {
 	(void)sig;
-	armed = 1;
+	armed = !armed;
 }
 
 static int parse_errno(const char *s)
