@@ -304,7 +304,7 @@ save_faults() {
 		done <"$T/sites"
 	done
 	echo "  save: $n faulty runs"
-	[ "$n" -gt 20 ] || fail "save: only $n sites found (is the daemon preloaded?)"
+	[ "$QUICK" = 1 ] || [ "$n" -gt 20 ] || fail "save: only $n sites found (is the daemon preloaded?)"
 }
 save_run() {   # CLASS ERRNO SITE HIT
 	local c=$1 e=$2 k=$3 h=$4 what rc=0

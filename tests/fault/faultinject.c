@@ -322,31 +322,23 @@ static int lock_fault(int cmd, void *arg)
 	return fl && fl->l_type != F_UNLCK && should_fail(FC_LOCK);
 }
 
-int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (lock_fault(cmd, arg))
-		FAIL(-1);
-	return real_fcntl(fd, cmd, arg);
+/* fcntl and fcntl64: two symbols, one behaviour. Every command takes at
+ * most one argument, passed on as a pointer-sized value. */
+#define FCNTL_WRAPPER(name) \
+int name(int fd, int cmd, ...) \
+{ \
+	va_list ap; \
+	void *arg; \
+ \
+	va_start(ap, cmd); \
+	arg = va_arg(ap, void *); \
+	va_end(ap); \
+	if (lock_fault(cmd, arg)) \
+		FAIL(-1); \
+	return real_##name(fd, cmd, arg); \
 }
-
-int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (lock_fault(cmd, arg))
-		FAIL(-1);
-	return real_fcntl64(fd, cmd, arg);
-}
+FCNTL_WRAPPER(fcntl)
+FCNTL_WRAPPER(fcntl64)
 
 int flock(int fd, int op)
 {
