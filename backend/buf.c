@@ -140,24 +140,24 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-void buf_add_sqlstr(struct buf *b, const char *text)
+/* text between two q's, each q inside doubled (SQL's one escape). */
+static void add_quoted(struct buf *b, const char *text, char q)
 {
-	buf_addch(b, '\'');
+	buf_addch(b, q);
 	for (; *text; text++) {
-		if (*text == '\'')
-			buf_addch(b, '\'');
+		if (*text == q)
+			buf_addch(b, q);
 		buf_addch(b, *text);
 	}
-	buf_addch(b, '\'');
+	buf_addch(b, q);
+}
+
+void buf_add_sqlstr(struct buf *b, const char *text)
+{
+	add_quoted(b, text, '\'');
 }
 
 void buf_add_sqlident(struct buf *b, const char *name)
 {
-	buf_addch(b, '"');
-	for (; *name; name++) {
-		if (*name == '"')
-			buf_addch(b, '"');
-		buf_addch(b, *name);
-	}
-	buf_addch(b, '"');
+	add_quoted(b, name, '"');
 }

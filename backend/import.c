@@ -633,57 +633,69 @@ static int check_place(struct import_ctx *x, struct home *h, enum path_kind kind
 		       const char *path, struct buf *err)
 {
 	const struct store_table *t = h->t;
-	struct value *vals = calloc((size_t)t->ncols + 1, sizeof(*vals));
+	struct value *vals;
+	const struct value **parents;
 	struct buf want = BUF_INIT;
+	size_t nparents = 0;
 	int rc = 0;
 
-	if (!vals)
+	if (kind != PATH_CANONICAL)
+		return 0;
+	vals = calloc((size_t)t->ncols + 1, sizeof(*vals));
+	parents = calloc(x->doc.nrecs + 1, sizeof(*parents));
+	if (!vals || !parents)
 		out_of_memory(0);
+	/* The file's own rows: each where its key and date put it; their
+	 * keys, for the children below (a file has one or a few). */
 	for (size_t i = 0; !rc && i < x->doc.nrecs; i++) {
 		const struct fmt_record *r = &x->doc.recs[i];
-		struct home *rh = layout_home(&x->l, r->table);
 		int64_t rowid = 0;
-		if (rh == h && kind == PATH_CANONICAL && h->kind != HOME_CHILD) {
-			for (int c = 0; c < t->ncols; c++) {
-				const struct value *v = col_value(x, r, t, c);
-				vals[c] = v ? *v : (struct value){ .type = V_NULL };
-			}
-			for (size_t k = 0; k < r->nfields; k++) {
-				const struct fmt_field *f = &x->doc.fields[r->first + k];
-				if (f->pseudo && !strcmp(f->name, "rowid") && f->val.type == V_INT)
-					rowid = f->val.i;
-			}
-			buf_reset(&want);
-			layout_row_path(h, vals, rowid, &want);
-			if (strcmp(want.data, path)) {
-				where(x, err, r->line, 1);
-				buf_addf(err, "this %s row belongs in %s, not in this file (its key"
-					 " or date says so): move it there, or fix the value",
-					 t->name, want.data);
-				rc = -EINVAL;
-			}
-		} else if (rh && rh != h && rh->parent == h && kind == PATH_CANONICAL &&
-			   h->t->npk == 1 && rh->fk_col >= 0) {
-			const struct value *fk = col_value(x, r, rh->t, rh->fk_col);
-			int found = 0;
-			for (size_t j = 0; fk && !found && j < x->doc.nrecs; j++) {
-				const struct fmt_record *pr = &x->doc.recs[j];
-				const struct value *pk;
-				if (layout_home(&x->l, pr->table) != h)
-					continue;
-				pk = col_value(x, pr, t, t->pk[0]);
-				found = pk && value_equal(pk, fk);
-			}
-			if (fk && !found) {
-				where(x, err, r->line, 1);
-				buf_addf(err, "this %s row's %s names a %s row that is not in this"
-					 " file: it belongs in that row's file", rh->t->name,
-					 rh->t->cols[rh->fk_col].name, t->name);
-				rc = -EINVAL;
-			}
+		if (layout_home(&x->l, r->table) != h)
+			continue;
+		if (t->npk == 1 && (parents[nparents] = col_value(x, r, t, t->pk[0])))
+			nparents++;
+		if (h->kind == HOME_CHILD)
+			continue;
+		for (int c = 0; c < t->ncols; c++) {
+			const struct value *v = col_value(x, r, t, c);
+			vals[c] = v ? *v : (struct value){ .type = V_NULL };
+		}
+		for (size_t k = 0; k < r->nfields; k++) {
+			const struct fmt_field *f = &x->doc.fields[r->first + k];
+			if (f->pseudo && !strcmp(f->name, "rowid") && f->val.type == V_INT)
+				rowid = f->val.i;
+		}
+		buf_reset(&want);
+		layout_row_path(h, vals, rowid, &want);
+		if (strcmp(want.data, path)) {
+			where(x, err, r->line, 1);
+			buf_addf(err, "this %s row belongs in %s, not in this file (its key"
+				 " or date says so): move it there, or fix the value",
+				 t->name, want.data);
+			rc = -EINVAL;
+		}
+	}
+	/* Child rows: each names one of those rows. */
+	for (size_t i = 0; !rc && t->npk == 1 && i < x->doc.nrecs; i++) {
+		const struct fmt_record *r = &x->doc.recs[i];
+		struct home *rh = layout_home(&x->l, r->table);
+		const struct value *fk;
+		size_t j;
+		if (!rh || rh == h || rh->parent != h || rh->fk_col < 0)
+			continue;
+		fk = col_value(x, r, rh->t, rh->fk_col);
+		for (j = 0; fk && j < nparents && !value_equal(parents[j], fk); j++)
+			;
+		if (fk && j == nparents) {
+			where(x, err, r->line, 1);
+			buf_addf(err, "this %s row's %s names a %s row that is not in this"
+				 " file: it belongs in that row's file", rh->t->name,
+				 rh->t->cols[rh->fk_col].name, t->name);
+			rc = -EINVAL;
 		}
 	}
 	free(vals);
+	free(parents);
 	buf_release(&want);
 	return rc;
 }

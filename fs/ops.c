@@ -71,8 +71,9 @@ static pid_t pid_of(fuse_req_t req)
  * open renders its own version into its handle (struct fs_handle), and a
  * reader such as rsync then reads exactly the size fstat gave it: a size
  * the kernel cached from an older version made it read short (exit 23)
- * or stop early. With 0, fstat asks, and only a commit between the open
- * and the fstat can still differ (tests/soak.sh; see the session notes).
+ * or stop early. With 0, fstat asks; op_getattr then answers a process
+ * that holds the file open with its own open version's size (found by
+ * pid: Linux sends no handle with fstat). tests/soak.sh found it.
  */
 static double attr_timeout(const struct fs *fs)
 {

@@ -8,7 +8,8 @@
 #   - a save through a rw mount (cp over the file): cp fails, the database
 #     (sorted .dump) unchanged, the file still reads as before, and the
 #     mount's .archivefs/status gives the reason.
-# ok-*.txt (BOM, CRLF, mixed line ends, no final newline: what editors do)
+# ok-*.txt (BOM, CRLF, mixed line ends, no final newline: what editors do;
+# and the rows in another order, the prayer after its children)
 # are read to exactly the original rows: the same .dump, and a save of one
 # changes no row.
 . "$(dirname "$0")/lib/common.sh"
@@ -79,7 +80,7 @@ for f in "$C"/ok-*.txt; do
 	af import "$T/y" "$T/m.db" >"$T/out" || fail "$(basename "$f"): merge refused: $(cat "$T/stderr.last")"
 	grep ' 0 inserted, 0 updated' "$T/out" >/dev/null || fail "$(basename "$f"): the merge changed rows: $(cat "$T/out")"
 done
-ok "what editors do (BOM, CRLF, mixed line ends, no final newline): the same rows, new or merged"
+ok "what editors do (BOM, CRLF, mixed line ends, no final newline, the parent after its children): the same rows, new or merged"
 
 # --- a save through the mount --------------------------------------------------------
 . "$(dirname "$0")/lib/mount.sh"
