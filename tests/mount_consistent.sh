@@ -48,11 +48,14 @@ mount_fs
 wait_live
 cmp -s "$M/tables/note/1.txt" "$T/1.a" || fail "the mount does not serve version a of note 1"
 
-# flip ID BIG SMALL: the application flips row ID every 20 ms until $T/stop.
+# flip ID BIG SMALL: the application flips row ID every 20 ms (10 to 30 ms
+# at random: a fixed period can lock in phase with the watcher's 100 ms
+# tick, so that every tick sees the same version; seen under ASan, where
+# all 30 reads of a run showed one version) until $T/stop.
 flip() {
 	rm -f "$T/stop"
 	python3 - "$DB" "$T/stop" "$@" <<'PY' &
-import os, sqlite3, sys, time
+import os, random, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)
 rid, big, small = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 n = 0
@@ -60,7 +63,7 @@ while not os.path.exists(sys.argv[2]):
     body = 'b' * small if n % 2 == 0 else 'a' * big
     db.execute("UPDATE note SET body = ? WHERE id = ?", (body, rid))
     n += 1
-    time.sleep(0.02)
+    time.sleep(random.uniform(0.01, 0.03))
 PY
 	APP=$!
 }
