@@ -333,11 +333,15 @@ static int cmd_export(int argc, char **argv)
 	char retimed[48] = "";
 	if (st.retimed)
 		snprintf(retimed, sizeof(retimed), ", %ld retimed", st.retimed);
+	char stale[80] = "";
+	if (st.stale)
+		snprintf(stale, sizeof(stale), ", %ld leftover temporary file%s removed",
+			 st.stale, st.stale == 1 ? "" : "s");
 	if (!quiet || rc)
 		fprintf(rc ? stderr : stdout,
-			"%ld written, %ld unchanged%s, %ld pruned, %ld failed: %ld files,"
+			"%ld written, %ld unchanged%s, %ld pruned%s, %ld failed: %ld files,"
 			" %ld rows, %.1f MB in %.2f s\n",
-			st.written, st.unchanged, retimed, st.pruned, st.failed, st.files,
+			st.written, st.unchanged, retimed, st.pruned, stale, st.failed, st.files,
 			st.rows, (double)st.bytes / 1e6, progress_now() - t0);
 	if (rc)
 		return fail("export", &err);

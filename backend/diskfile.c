@@ -15,6 +15,7 @@
 #include "diskfile.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,21 @@ int diskfile_set_mtime(int root, const char *path, int64_t mtime_ns, struct buf 
 	if (utimensat(root, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		return sys_fail(err, "cannot set the time of", path);
 	return 0;
+}
+
+int diskfile_stale_tmp(const char *name)
+{
+	const size_t plen = strlen(DISKFILE_TMP_PREFIX);
+	char *end;
+	long pid;
+
+	if (strncmp(name, DISKFILE_TMP_PREFIX, plen) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(name + plen, &end, 10);
+	if (errno || pid <= 0 || *end != '-' || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 int diskfile_replace(int root, const char *path, const char *data, size_t len,

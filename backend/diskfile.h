@@ -20,6 +20,14 @@
 
 #define DISKFILE_TMP_PREFIX ".archivefs-tmp-"
 
+/*
+ * 1 if `name` (a file's name, without its folder) is a temporary file that
+ * diskfile_replace() left behind in a process no longer running (killed,
+ * out of memory, power lost): never data, safe to remove. 0 otherwise,
+ * and for a running process's file, which may be renamed any moment.
+ */
+int diskfile_stale_tmp(const char *name);
+
 /* Flags for diskfile_replace(). */
 #define DISKFILE_FSYNC 1   /* fsync the file before the rename */
 

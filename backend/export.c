@@ -277,6 +277,30 @@ static int prune_one(void *ctx, const char *path, const struct stat *st,
 	return 0;
 }
 
+/*
+ * Without --prune the tree may hold files of its own, but not the
+ * temporary files a killed export, sync or mount left (never data: import
+ * skips them too). They are removed, and counted.
+ */
+static int sweep_one(void *ctx, const char *path, const struct stat *st,
+		     struct buf *err)
+{
+	struct export_ctx *x = ctx;
+	const char *slash = strrchr(path, '/');
+
+	if (!S_ISREG(st->st_mode) || !diskfile_stale_tmp(slash ? slash + 1 : path))
+		return 0;
+	if (unlinkat(x->root, path, 0) < 0 && errno != ENOENT) {
+		int rc = -errno;
+		buf_addf(err, "cannot remove %s, left by a run that did not finish: %s\n",
+			 path, strerror(-rc));
+		return rc;
+	}
+	x->st->stale++;
+	mark_dirty(x, path);
+	return 0;
+}
+
 static int sync_all(struct export_ctx *x, struct buf *err)
 {
 	int rc = 0;
@@ -371,9 +395,11 @@ int export_run(struct store *s, const struct layout *l, const char *dir,
 		rc = dirwalk(x.root, prune_one, &x, err);
 		if (!rc)
 			rc = dirwalk_remove_empty(x.root, err);
+	} else if (!rc) {
+		rc = dirwalk(x.root, sweep_one, &x, err);
 	}
 	/* Sync even after a failure: what was written should be durable. */
-	if ((stats->written || stats->pruned) && !o->scratch) {
+	if ((stats->written || stats->pruned || stats->stale) && !o->scratch) {
 		int r = sync_all(&x, err);
 		if (!rc)
 			rc = r;

@@ -32,6 +32,7 @@ struct export_stats {
 	long retimed;      /* same bytes, mtime set to the recorded one */
 	long failed;       /* could not be written (errors in err) */
 	long pruned;
+	long stale;        /* temporary files of killed runs removed */
 	long rows;
 	unsigned long long bytes;   /* bytes rendered */
 };

@@ -199,6 +199,21 @@ rc=0; af verify "$A" "$X" >"$T/v.out" || rc=$?
 	{ cat "$T/v.out"; fail "verify should report exactly the stale $sf as extra (rc $rc)"; }
 ok "DELETE without --prune: $sf stays, verify reports it extra"
 
+# Without --prune, the temporary files a killed run left are removed
+# (never data); a running process's is not, nor the stale file.
+sleep 0 & dead=$!; wait "$dead"
+left=$X/prayers/2023/.archivefs-tmp-$dead-7
+running=$X/.archivefs-tmp-$$-8
+echo partial >"$left"; echo partial >"$running"
+out=$(af export "$A" "$X")
+grep -qE "^0 written, $((N - 1)) unchanged, 0 pruned, 1 leftover temporary file removed, 0 failed: " <<<"$out" ||
+	fail "export over a killed run's temporary file: $out"
+[ ! -e "$left" ] || fail "export left a killed run's temporary file"
+[ -e "$running" ] || fail "export removed a running process's temporary file"
+[ -e "$X/$sf" ] || fail "export without --prune removed $sf"
+rm "$running"
+ok "export without --prune removes a killed run's temporary file only"
+
 tmp1=$X/prayers/.archivefs-tmp-4242-1
 tmp2=$X/.archivefs-tmp-4242-2
 echo partial >"$tmp1"; echo partial >"$tmp2"
