@@ -69,7 +69,9 @@ sites() {
 	awk '$1 == "site" { print $2, $5, $4 }' "$T/rep"
 }
 
-# inject CLASS ERRNO K HIT CMD...: run CMD with that fault; sets RC and
+# inject CLASS ERRNO SITE HIT CMD...: run CMD with that fault (SITE: its
+# offset from the listing run, so the same site however the writer thread
+# and the main thread interleave); sets RC and
 # FIRED (1 if the fault fired), stderr in $T/err.
 inject() {
 	local c=$1 e=$2 k=$3 h=$4; shift 4
@@ -156,7 +158,7 @@ each_fault() {
 			[ "$calls" -gt 1 ] && hits="1 $calls"
 			for h in $hits; do
 				"${op}_prepare"
-				inject "$c" "$e" "$k" "$h" "$@"
+				inject "$c" "$e" "$off" "$h" "$@"
 				judge "$op: $c $e at $(where "$off") call $h" "$e" "$off"
 				"${op}_check" "$op: $c $e at $(where "$off") call $h (exit $RC)"
 				"${op}_recover" "$op: after $c $e at $(where "$off") call $h"
@@ -299,14 +301,14 @@ save_faults() {
 		awk '$1 == "site" { print $2, $5, $4 }' "$T/rep" >"$T/sites"
 		while read -r k calls off; do
 			[ "$QUICK" = 0 ] || [ "$k" -le 2 ] || continue
-			save_run "$c" "$e" "$k" 1
+			save_run "$c" "$e" "$off" 1
 			n=$((n + 1))
 		done <"$T/sites"
 	done
 	echo "  save: $n faulty runs"
 	[ "$QUICK" = 1 ] || [ "$n" -gt 20 ] || fail "save: only $n sites found (is the daemon preloaded?)"
 }
-save_run() {   # CLASS ERRNO SITE HIT
+save_run() {   # CLASS ERRNO SITE HIT (SITE 0: list the sites, fail nothing)
 	local c=$1 e=$2 k=$3 h=$4 what rc=0
 	cp "$T/base-m.db" "$DB"
 	rm -f "$DB"-* "$T/rep"

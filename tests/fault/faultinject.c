@@ -23,7 +23,9 @@
  * Sites are numbered in the order a run first meets them. Environment:
  *
  *   FAULT_CLASS   one of the classes above (nothing is wrapped without it)
- *   FAULT_SITE    N: fail calls from the N-th site; 0 or unset: only count
+ *   FAULT_SITE    N: fail calls from the N-th site; 0x...: from the site at
+ *                 that OFFSET (as reported below: the same site in every
+ *                 run, however threads interleave); 0 or unset: only count
  *   FAULT_HIT     fail from that site's H-th call on (default 1)
  *   FAULT_TIMES   fail that many calls in a row (default 1; 0 = all after)
  *   FAULT_ERRNO   errno to fail with: ENOSPC, EIO, EROFS, EAGAIN, ENOMEM,
@@ -74,6 +76,7 @@ static const char *const class_names[] = {
 
 static enum fclass cls;
 static long want_site, want_hit = 1, want_times = 1;
+static uintptr_t want_pc;   /* FAULT_SITE=0xOFFSET */
 static int fault_errno = EIO;
 static volatile sig_atomic_t armed = 1;
 static const char *report;
@@ -190,7 +193,8 @@ static int should_fail(enum fclass c)
 			sites[nsites++].pc = pc;
 		if (k < nsites) {
 			hit = ++sites[k].calls;
-			fail = want_site == k + 1 && hit >= want_hit &&
+			fail = (want_pc ? pc == want_pc : want_site == k + 1) &&
+			       hit >= want_hit &&
 			       (want_times == 0 || hit < want_hit + want_times);
 		}
 		pthread_mutex_unlock(&mu);
@@ -488,7 +492,9 @@ __attribute__((constructor)) static void fault_init(void)
 		fault_errno = ENOMEM;
 	if ((s = getenv("FAULT_ERRNO")) && *s)
 		fault_errno = parse_errno(s);
-	if ((s = getenv("FAULT_SITE")))
+	if ((s = getenv("FAULT_SITE")) && strncmp(s, "0x", 2) == 0)
+		want_pc = exe_base + strtoul(s, NULL, 16) + 1;
+	else if (s)
 		want_site = atol(s);
 	if ((s = getenv("FAULT_HIT")) && atol(s) > 0)
 		want_hit = atol(s);
