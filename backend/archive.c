@@ -276,7 +276,7 @@ static void render_row(struct walk *w, const struct home *h,
 		fmt_render_field(&w->file, "rowid", 5, &r, FMT_PSEUDO);
 	}
 	for (int i = 0; i < t->ncols; i++) {
-		if (t->cols[i].hidden)
+		if (!store_col_archived(&t->cols[i]))
 			continue;
 		fmt_render_field(&w->file, t->cols[i].name, strlen(t->cols[i].name),
 				 &vals[i], h->body[i]);
@@ -520,6 +520,36 @@ static int render_sequences(struct store *s, struct buf *out, struct buf *err)
 	return rc;
 }
 
+/*
+ * The withheld columns (withhold.h): named, never their values, so that a
+ * database rebuilt from the archive withholds them too.
+ */
+static void render_withheld(struct store *s, struct buf *out)
+{
+	static const char note[] = "columns withheld from the archive (archivefs withhold):"
+		" their values are never written here; a rebuild gives them their defaults";
+	const struct store_schema *sc = store_schema(s);
+	int any = 0;
+
+	for (int i = 0; i < sc->ntables; i++) {
+		const struct store_table *t = &sc->tables[i];
+		for (int c = 0; c < t->ncols; c++) {
+			struct value v = { .type = V_TEXT };
+			if (!t->cols[c].withheld)
+				continue;
+			if (!any++)
+				fmt_render_comment(out, note, sizeof(note) - 1);
+			fmt_render_record(out, STORE_WITHHELD_TABLE, strlen(STORE_WITHHELD_TABLE));
+			v.s = t->name;
+			v.n = strlen(t->name);
+			fmt_render_field(out, "tbl", 3, &v, 0);
+			v.s = t->cols[c].name;
+			v.n = strlen(t->cols[c].name);
+			fmt_render_field(out, "col", 3, &v, 0);
+		}
+	}
+}
+
 int archive_render_schema(struct store *s, struct buf *out, struct buf *err)
 {
 	struct store_object *o;
@@ -561,7 +591,10 @@ int archive_render_schema(struct store *s, struct buf *out, struct buf *err)
 		}
 	}
 	store_objects_free(o, n);
-	return render_sequences(s, out, err);
+	rc = render_sequences(s, out, err);
+	if (!rc)
+		render_withheld(s, out);
+	return rc;
 }
 
 static void walk_init(struct walk *w, struct store *s, const struct layout *l,

@@ -161,3 +161,12 @@ void buf_add_sqlident(struct buf *b, const char *name)
 {
 	add_quoted(b, name, '"');
 }
+
+char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		out_of_memory(strlen(s) + 1);
+	return d;
+}

@@ -72,4 +72,7 @@ static inline int buf_eq(const struct buf *a, const struct buf *b)
  */
 _Noreturn void out_of_memory(size_t n);
 
+/* strdup() that ends the process through out_of_memory() on failure. */
+char *xstrdup(const char *s);
+
 #endif

@@ -25,6 +25,7 @@
 #include "import.h"
 #include "layout.h"
 #include "migrate.h"
+#include "withhold.h"
 #include "progress.h"
 #include "report.h"
 #include "store.h"
@@ -89,7 +90,11 @@ static const char usage_text[] =
 	"                               (stops if a column holding data has nowhere to go),\n"
 	"                               backup, export, import, verify every row, one atomic\n"
 	"                               swap; --dry-run does it all on a copy\n"
-	"  rollback DB                  put the newest DB.pre-migrate-* back\n";
+	"  rollback DB                  put the newest DB.pre-migrate-* back\n"
+	"  withhold DB [TABLE.COLUMN...] [--remove]\n"
+	"                               list, add or remove the columns the archive must\n"
+	"                               never hold (secrets): left out of every file, kept\n"
+	"                               in DB by saves, their defaults in a rebuild\n";
 
 static const char usage_tail[] =
 	"  help                         this text\n"
@@ -536,6 +541,7 @@ int cli_main(int argc, char **argv, const struct cli_command *extra, size_t next
 		{ "report", report_command },
 		{ "migrate", migrate_command },
 		{ "rollback", rollback_command },
+		{ "withhold", withhold_command },
 	};
 
 	if (argc < 2)

@@ -690,15 +690,6 @@ static int name_add(struct demo *d, long k)
 	return 1;
 }
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		out_of_memory(0);
-	return p;
-}
-
 /* A plausible display name, with a person's first and last name. */
 static void make_name(struct demo *d, struct buf *b)
 {

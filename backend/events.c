@@ -87,7 +87,7 @@ void events_trigger_sql(struct buf *q, const struct home *h, char op)
 	if (!cols || !keys)
 		out_of_memory(0);
 	for (int i = 0; i < t->ncols; i++)
-		if (!t->cols[i].hidden)
+		if (store_col_archived(&t->cols[i]))
 			cols[n++] = t->cols[i].name;
 	for (int i = 0; i < t->npk; i++)
 		keys[i] = t->cols[t->pk[i]].name;
@@ -572,14 +572,18 @@ static void render_time(struct buf *out, int64_t ms)
 }
 
 /* Fields name[i]: val[i] of one side; only where old and new differ when
- * both are given (an update). */
+ * both are given (an update). Never a column of table tbl that is or was
+ * withheld (store.h): an event recorded before still holds its values. */
 static void render_side(struct buf *out, const char *table, const struct lits *names,
-			const struct lits *vals, const struct lits *other)
+			const struct lits *vals, const struct lits *other,
+			const struct store_schema *sc, const char *tbl)
 {
 	int any = 0;
 
 	for (size_t i = 0; i < names->n && i < vals->n; i++) {
 		if (other && i < other->n && value_equal(&vals->v[i], &other->v[i]))
+			continue;
+		if (store_withheld_name(sc, tbl, names->v[i].s, names->v[i].n))
 			continue;
 		if (!any)
 			fmt_render_record(out, table, strlen(table));
@@ -589,7 +593,8 @@ static void render_side(struct buf *out, const char *table, const struct lits *n
 }
 
 /* Render one event; -EINVAL if its row is not what a trigger writes. */
-static int render_event(struct buf *out, int64_t seq, char op, int64_t ts,
+static int render_event(struct buf *out, const struct store_schema *sc,
+			const char *tbl, int64_t seq, char op, int64_t ts,
 			const struct value *keys, const struct value *kv,
 			const struct value *cols, const struct value *old,
 			const struct value *new)
@@ -639,9 +644,9 @@ static int render_event(struct buf *out, int64_t seq, char op, int64_t ts,
 				fmt_render_field(out, kn.v[i].s, kn.v[i].n, &kvals.v[i], 0);
 		}
 		if (op != 'I')
-			render_side(out, "old", &cn, &ov, op == 'U' ? &nv : NULL);
+			render_side(out, "old", &cn, &ov, op == 'U' ? &nv : NULL, sc, tbl);
 		if (op != 'D')
-			render_side(out, "new", &cn, &nv, op == 'U' ? &ov : NULL);
+			render_side(out, "new", &cn, &nv, op == 'U' ? &ov : NULL, sc, tbl);
 	}
 	lits_release(&kn);
 	lits_release(&kvals);
@@ -694,7 +699,7 @@ int events_render(struct store *s, const struct layout *l, const char *path,
 		rc = 0;
 		if (col[0].type != V_INT || col[1].type != V_TEXT || col[1].n != 1 ||
 		    col[2].type != V_INT ||
-		    render_event(out, col[0].i, col[1].s[0], col[2].i, &col[3], &col[4],
+		    render_event(out, store_schema(s), tbl.data, col[0].i, col[1].s[0], col[2].i, &col[3], &col[4],
 				 &col[5], &col[6], &col[7])) {
 			buf_addf(err, "archivefs_event row %lld is not one archivefs wrote",
 				 col[0].type == V_INT ? (long long)col[0].i : -1LL);

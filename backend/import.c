@@ -35,6 +35,8 @@
 #include "progress.h"
 #include "store.h"
 
+/* A row of system/schema.txt to replay; type "withheld" is a withheld
+ * column (withhold.h): name its table, sql the column's name. */
 struct object {
 	char *type, *name, *sql;
 };
@@ -60,15 +62,6 @@ struct import_ctx {
 	struct progress prog;
 	const char *file;            /* being imported */
 };
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		out_of_memory(0);
-	return d;
-}
 
 /* "file:line:col: " prefix for an error. */
 static int where(struct import_ctx *x, struct buf *err, int line, int col)
@@ -181,6 +174,19 @@ static int read_schema(int root, struct object **objs, int *nobjs,
 			(*objs)[n].name = xstrdup(nm->s);
 			(*objs)[n].sql = buf_detach(&q, NULL);
 			n++;
+		} else if (strcmp(r->table, STORE_WITHHELD_TABLE) == 0) {
+			const struct value *tb = field(&doc, r, "tbl");
+			const struct value *co = field(&doc, r, "col");
+			if (!tb || !co || tb->type != V_TEXT || co->type != V_TEXT) {
+				buf_addf(err, "%s:%d:1: [%s] needs text tbl and col", LAYOUT_SCHEMA,
+					 r->line, STORE_WITHHELD_TABLE);
+				rc = -EINVAL;
+				goto out;
+			}
+			(*objs)[n].type = xstrdup("withheld");
+			(*objs)[n].name = xstrdup(tb->s);
+			(*objs)[n].sql = xstrdup(co->s);
+			n++;
 		} else {
 			buf_addf(err, "%s:%d:1: unexpected [%s] in the schema file",
 				 LAYOUT_SCHEMA, r->line, r->table);
@@ -193,6 +199,78 @@ out:
 	fmt_doc_release(&doc);
 	buf_release(&data);
 	return rc;
+}
+
+/* A new database withholds what the archive's schema file says. */
+static int install_withheld(struct store *s, const struct object *o, int n,
+			    struct buf *err)
+{
+	struct buf q = BUF_INIT;
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(o[i].type, "withheld") != 0)
+			continue;
+		if (!q.len)
+			buf_addstr(&q, STORE_WITHHELD_DDL ";\n");
+		buf_addstr(&q, "INSERT INTO main." STORE_WITHHELD_TABLE " (tbl, col) VALUES (");
+		buf_add_sqlstr(&q, o[i].name);
+		buf_addstr(&q, ", ");
+		buf_add_sqlstr(&q, o[i].sql);
+		buf_addstr(&q, ");\n");
+	}
+	rc = q.len ? store_exec(s, q.data, err) : 0;
+	buf_release(&q);
+	return rc;
+}
+
+/*
+ * A merge writes the archive's rows into a database that withholds its
+ * own columns: both must withhold the same ones, or the archive's rows
+ * lack values the database expects, or hold values it refuses.
+ */
+static int check_withheld(struct store *s, const struct object *o, int n,
+			  const char *db, struct buf *err)
+{
+	const struct store_schema *sc = store_schema(s);
+
+	for (int i = 0; i < n; i++) {
+		const struct store_table *t;
+		int c = -1;
+		if (strcmp(o[i].type, "withheld") != 0)
+			continue;
+		t = store_find_table(s, o[i].name);
+		for (int k = 0; t && k < t->ncols; k++)
+			if (strcmp(t->cols[k].name, o[i].sql) == 0)
+				c = k;
+		if (c < 0 || !t->cols[c].withheld) {
+			buf_addf(err, "the archive withholds %s.%s (its files leave it out)"
+				 " but %s does not: run `archivefs withhold %s %s.%s` first,"
+				 " or import into a new database", o[i].name, o[i].sql, db, db,
+				 o[i].name, o[i].sql);
+			return -EINVAL;
+		}
+	}
+	for (int i = 0; i < sc->ntables; i++) {
+		const struct store_table *t = &sc->tables[i];
+		for (int c = 0; c < t->ncols; c++) {
+			int k;
+			if (!t->cols[c].withheld)
+				continue;
+			for (k = 0; k < n; k++)
+				if (!strcmp(o[k].type, "withheld") && !strcmp(o[k].name, t->name) &&
+				    !strcmp(o[k].sql, t->cols[c].name))
+					break;
+			if (k == n) {
+				buf_addf(err, "%s withholds %s.%s but the archive holds its values"
+					 " (it was written before): run `archivefs withhold %s"
+					 " --remove %s.%s` to import them", db, t->name,
+					 t->cols[c].name, db, t->name, t->cols[c].name);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
 }
 
 static void free_objects(struct object *o, int n)
@@ -213,6 +291,8 @@ static int replay(struct store *s, struct object *o, int n, const char *type,
 		int rc;
 		if ((strcmp(o[i].type, type) == 0) == not)
 			continue;
+		if (strcmp(o[i].type, "withheld") == 0)
+			continue;   /* names, not SQL: install_withheld() */
 		rc = store_exec(s, o[i].sql, err);
 		if (rc) {
 			buf_addf(err, " (replaying %s %s from %s)", o[i].type, o[i].name,
@@ -282,13 +362,19 @@ static int map_fields(struct import_ctx *x, const struct fmt_record *r,
 				 t->name, f->name);
 			return -EINVAL;
 		}
+		if (t->cols[c].withheld) {
+			where(x, err, f->line, f->col);
+			buf_addf(err, "column %s.%s is withheld from the archive (archivefs"
+				 " withhold); it cannot be written through it", t->name, f->name);
+			return -EINVAL;
+		}
 		map[c] = (int)i;
 	}
 	/* Every row lists every column, as archivefs writes it: a row without
 	 * some is a file cut short. Only a migration (new columns take their
 	 * defaults) reads rows without them. */
 	for (int c = 0; !x->o->allow_missing && c < t->ncols; c++) {
-		if (map[c] >= 0 || t->cols[c].hidden)
+		if (map[c] >= 0 || !store_col_archived(&t->cols[c]))
 			continue;
 		where(x, err, r->line, 1);
 		buf_addf(err, "this %s row has no field for column %s (a row lists every"
@@ -951,9 +1037,13 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 		if (!rc)
 			rc = store_set_pragma_int(x.s, "application_id", pragmas[1], err);
 		if (!rc)
+			rc = install_withheld(x.s, objs, nobjs, err);
+		if (!rc)
 			rc = store_reload_schema(x.s, err);
 	} else {
 		rc = store_open(db, STORE_RDWR, &x.s, err);
+		if (!rc && found)
+			rc = check_withheld(x.s, objs, nobjs, db, err);
 		if (!rc)
 			rc = store_begin(x.s, 1, err);
 		if (!rc)

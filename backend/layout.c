@@ -81,15 +81,6 @@ static int col_index(const struct store_table *t, const char *name)
 	return -2;   /* named but missing */
 }
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		out_of_memory(0);
-	return d;
-}
-
 static const struct descriptor *find_descriptor(const char *table)
 {
 	for (int i = 0; i < NDESC; i++)

@@ -253,6 +253,13 @@ static int plan_table(struct migration *m, const struct store_table *ot,
 		long used;
 		if (oc->hidden)
 			continue;
+		if (oc->withheld) {
+			refuse(m, "column %s.%s is withheld from the archive (archivefs"
+			       " withhold): an archive-only migration cannot carry its values;"
+			       " `archivefs withhold DB --remove %s.%s` for the migration, and"
+			       " withhold it again after", ot->name, oc->name, ot->name, oc->name);
+			continue;
+		}
 		if (mp) {
 			mp->used = 1;
 			if (!*mp->to) {

@@ -96,7 +96,7 @@ struct report {
 	struct layout l;
 	struct table_info *t;
 	int nt;
-	long total_rows, columns, generated, generic;
+	long total_rows, columns, generated, withheld, generic;
 	int followed;
 	struct journal_status js;
 	double pending_age;            /* s since the oldest waiting change */
@@ -165,6 +165,8 @@ static int measure_tables(struct report *r, struct buf *err)
 		for (int c = 0; c < h->t->ncols; c++) {
 			if (h->t->cols[c].hidden)
 				r->generated++;
+			else if (h->t->cols[c].withheld)
+				r->withheld++;
 			else
 				r->columns++;
 		}
@@ -308,8 +310,10 @@ static int compare_table(struct report *r, struct table_info *ti, struct buf *er
 
 	if (!cols)
 		return -ENOMEM;
+	/* Withheld columns are not in the archive: the rebuild has their
+	 * defaults (the coverage line says which). */
 	for (int c = 0; c < t->ncols; c++)
-		if (!t->cols[c].hidden)
+		if (store_col_archived(&t->cols[c]))
 			cols[n++] = t->cols[c].name;
 	if (t->rowid_key)
 		a.rowid = b.rowid = archive_rowid_name(t);
@@ -531,6 +535,16 @@ static void print_text(struct report *r)
 	if (r->generated)
 		printf(" (%ld generated columns are recomputed, not archived)", r->generated);
 	printf("\n");
+	if (r->withheld) {
+		printf("  %ld columns withheld (archivefs withhold): never in the archive;"
+		       " a rebuild gives them their defaults:", r->withheld);
+		for (int i = 0; i < r->nt; i++)
+			for (int c = 0; c < r->t[i].h->t->ncols; c++)
+				if (r->t[i].h->t->cols[c].withheld)
+					printf(" %s.%s", r->t[i].h->t->name,
+					       r->t[i].h->t->cols[c].name);
+		printf("\n");
+	}
 	if (r->generic)
 		printf("  %ld tables in generic homes tables/<table>/ (lossless; no layout"
 		       " descriptor names them):", r->generic);
@@ -656,8 +670,16 @@ static void print_json(struct report *r)
 		jstr(ti->h->t->name);
 		printf(", \"rows\": %ld, \"home\": ", ti->rows);
 		jstr(b.data);
-		printf(", \"generic\": %s, \"secret\": %s", ti->h->kind == HOME_GENERIC ?
-		       "true" : "false", ti->h->secret ? "true" : "false");
+		printf(", \"generic\": %s, \"secret\": %s, \"withheld\": [",
+		       ti->h->kind == HOME_GENERIC ? "true" : "false",
+		       ti->h->secret ? "true" : "false");
+		for (int c = 0, n = 0; c < ti->h->t->ncols; c++) {
+			if (!ti->h->t->cols[c].withheld)
+				continue;
+			printf("%s", n++ ? ", " : "");
+			jstr(ti->h->t->cols[c].name);
+		}
+		printf("]");
 		if (r->rebuilt)
 			printf(", \"rebuilt_identical\": %ld, \"rebuilt_lost\": %ld,"
 			       " \"rebuilt_added\": %ld", ti->identical, ti->lost, ti->added);

@@ -175,11 +175,18 @@ static int side_load(struct store *s, const struct home *h, const char *path,
 		}
 		for (size_t j = 0; checked && j < x->r->nfields; j++) {
 			const struct fmt_field *f = rec_field(x, j);
-			if (f->pseudo ? strcmp(f->name, "rowid") || !x->t->rowid_key
-				      : field_col(x->t, f) < 0) {
+			int c = f->pseudo ? -1 : field_col(x->t, f);
+			if (f->pseudo ? strcmp(f->name, "rowid") || !x->t->rowid_key : c < 0) {
 				rc = at(err, path, f->line, f->col);
 				buf_addf(err, "table %s has no column %s%s", x->t->name,
 					 f->pseudo ? "@" : "", f->name);
+				break;
+			}
+			if (c >= 0 && x->t->cols[c].withheld) {
+				rc = at(err, path, f->line, f->col);
+				buf_addf(err, "column %s.%s is withheld from the archive"
+					 " (archivefs withhold); it cannot be written through it",
+					 x->t->name, f->name);
 				break;
 			}
 		}
@@ -187,7 +194,7 @@ static int side_load(struct store *s, const struct home *h, const char *path,
 		 * without some is a file cut short (or an editor's accident),
 		 * and saving it would delete what was cut. */
 		for (int c = 0; checked && !rc && c < x->t->ncols; c++) {
-			if (x->t->cols[c].hidden || col_field(x, c))
+			if (!store_col_archived(&x->t->cols[c]) || col_field(x, c))
 				continue;
 			rc = at(err, path, x->r->line, 1);
 			buf_addf(err, "this %s row has no field for column %s (a row lists every"

@@ -37,6 +37,7 @@ struct store {
 	struct store_schema schema;
 	sqlite3_stmt *idle[STMT_CACHE];
 	int nidle;
+	int stale_withheld_ok;   /* STORE_STALE_WITHHELD */
 };
 
 struct store_stmt {
@@ -138,15 +139,6 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return t ? t : "";
 }
 
-static char *xstrdup(const char *p)
-{
-	char *d = strdup(p ? p : "");
-
-	if (!d)
-		out_of_memory(0);
-	return d;
-}
-
 static void schema_free(struct store_schema *sc)
 {
 	int i, j;
@@ -164,6 +156,23 @@ static void schema_free(struct store_schema *sc)
 	free(sc->tables);
 	sc->tables = NULL;
 	sc->ntables = 0;
+	for (i = 0; i < sc->nwithheld; i++) {
+		free(sc->withheld[i].tbl);
+		free(sc->withheld[i].col);
+	}
+	free(sc->withheld);
+	sc->withheld = NULL;
+	sc->nwithheld = 0;
+}
+
+int store_withheld_name(const struct store_schema *sc, const char *tbl,
+			const char *col, size_t n)
+{
+	for (int i = 0; i < sc->nwithheld; i++)
+		if (!strcmp(sc->withheld[i].tbl, tbl) && strlen(sc->withheld[i].col) == n &&
+		    !memcmp(sc->withheld[i].col, col, n))
+			return 1;
+	return 0;
 }
 
 /* Fill t->cols from PRAGMA table_xinfo and work out the key. */
@@ -195,6 +204,7 @@ static int read_table(struct store *s, struct store_table *t, struct buf *err)
 		c->notnull = sqlite3_column_int(st, 2);
 		c->pk = sqlite3_column_int(st, 3);
 		c->hidden = sqlite3_column_int(st, 4) != 0;
+		c->withheld = 0;   /* read_withheld() marks them */
 		if (c->pk)
 			t->npk++;
 	}
@@ -215,6 +225,73 @@ out:
 	return rc;
 }
 
+static struct store_table *find_in(struct store_schema *sc, const char *name)
+{
+	for (int i = 0; i < sc->ntables; i++)
+		if (strcmp(sc->tables[i].name, name) == 0)
+			return &sc->tables[i];
+	return NULL;
+}
+
+/* Mark the columns main.archivefs_withheld names (see store.h). */
+static int read_withheld(struct store *s, struct store_schema *sc, struct buf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* No such table: nothing is withheld. Asked, not probed with a
+	 * failing query: any other failure is one. */
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM main.sqlite_schema WHERE"
+				" name = '" STORE_WITHHELD_TABLE "'", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return fail(s, rc, "reading " STORE_WITHHELD_TABLE, err);
+	rc = sqlite3_prepare_v2(s->db, "SELECT tbl, col, gone FROM main." STORE_WITHHELD_TABLE
+				" ORDER BY tbl, col", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc, "reading " STORE_WITHHELD_TABLE, err);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *tn = col_text(st, 0), *cn = col_text(st, 1);
+		struct store_table *t = find_in(sc, tn);
+		struct store_withheld *w;
+		int c = -1, gone = sqlite3_column_int(st, 2) != 0;
+
+		if (sc->nwithheld % 8 == 0) {
+			sc->withheld = realloc(sc->withheld, (size_t)(sc->nwithheld + 8) *
+					       sizeof(*sc->withheld));
+			if (!sc->withheld)
+				out_of_memory(0);
+		}
+		w = &sc->withheld[sc->nwithheld++];
+		w->tbl = xstrdup(tn);
+		w->col = xstrdup(cn);
+		w->gone = gone;
+		for (int i = 0; t && i < t->ncols; i++)
+			if (!t->cols[i].hidden && strcmp(t->cols[i].name, cn) == 0)
+				c = i;
+		if (c < 0 && (gone || s->stale_withheld_ok))
+			continue;
+		if (c < 0) {
+			buf_addf(err, "%s: " STORE_WITHHELD_TABLE " withholds %s.%s, which the"
+				 " database does not have (renamed or dropped?): run"
+				 " `archivefs withhold DB --remove %s.%s` (its old values"
+				 " stay withheld in the history), then withhold its new"
+				 " name", s->path, tn, cn, tn, cn);
+			sqlite3_finalize(st);
+			return -EINVAL;
+		}
+		t->cols[c].withheld = 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, "reading " STORE_WITHHELD_TABLE, err);
+	return 0;
+}
+
 int store_reload_schema(struct store *s, struct buf *err)
 {
 	static const char q[] =
@@ -225,7 +302,7 @@ int store_reload_schema(struct store *s, struct buf *err)
 		" AND s.name NOT GLOB 'archivefs_*'"
 		" ORDER BY s.rowid";
 	sqlite3_stmt *st = NULL;
-	struct store_schema sc = { 0, NULL };
+	struct store_schema sc = { 0 };
 	int rc, cap = 0;
 
 	rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
@@ -255,6 +332,11 @@ int store_reload_schema(struct store *s, struct buf *err)
 			schema_free(&sc);
 			return rc;
 		}
+	}
+	rc = read_withheld(s, &sc, err);
+	if (rc) {
+		schema_free(&sc);
+		return rc;
 	}
 	schema_free(&s->schema);
 	s->schema = sc;
@@ -307,6 +389,7 @@ static int store_open_once(const char *path, int flags, struct store **out,
 	if (!s)
 		out_of_memory(0);
 	s->path = xstrdup(path);
+	s->stale_withheld_ok = (flags & STORE_STALE_WITHHELD) != 0;
 	oflags = (flags & STORE_RDWR) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
 	if ((flags & STORE_RDWR) && (flags & STORE_CREATE))
 		oflags |= SQLITE_OPEN_CREATE;

@@ -31,6 +31,9 @@ enum {
 	STORE_RDONLY = 0,
 	STORE_RDWR = 1,
 	STORE_CREATE = 2,   /* with RDWR: create the file if missing */
+	STORE_STALE_WITHHELD = 4,   /* skip archivefs_withheld rows naming a missing
+				       column instead of failing (withhold.c only:
+				       it is how they are removed) */
 };
 
 struct store_col {
@@ -39,7 +42,27 @@ struct store_col {
 	int notnull;
 	int pk;             /* 1-based position in the primary key, 0 if not */
 	int hidden;         /* generated or hidden: never archived nor written */
+	int withheld;       /* configured secret (archivefs_withheld): never
+			       rendered, never written through the archive */
 };
+
+/* A column whose values the text archive holds. */
+static inline int store_col_archived(const struct store_col *c)
+{
+	return !c->hidden && !c->withheld;
+}
+
+/*
+ * The withheld columns: rows (tbl, col, gone) of main.archivefs_withheld,
+ * a table `archivefs withhold` keeps (withhold.c). Read with the schema; a
+ * row (not gone) that names a table or column the database does not have
+ * fails the read: a renamed secret column would otherwise be rendered
+ * under its new name.
+ */
+#define STORE_WITHHELD_TABLE "archivefs_withheld"
+#define STORE_WITHHELD_DDL "CREATE TABLE main." STORE_WITHHELD_TABLE \
+	" (tbl TEXT NOT NULL, col TEXT NOT NULL, gone INTEGER NOT NULL DEFAULT 0," \
+	" PRIMARY KEY (tbl, col)) WITHOUT ROWID"
 
 struct store_table {
 	char *name;
@@ -51,10 +74,24 @@ struct store_table {
 	int without_rowid;  /* a WITHOUT ROWID table */
 };
 
+/* A row of archivefs_withheld. gone: the column was renamed or dropped
+ * while withheld; its old values stay withheld in the history. */
+struct store_withheld {
+	char *tbl, *col;
+	int gone;
+};
+
 struct store_schema {
 	int ntables;
 	struct store_table *tables;   /* in sqlite_schema order */
+	int nwithheld;
+	struct store_withheld *withheld;
 };
+
+/* 1 if column col[0..n) of table tbl is withheld, or was when it went
+ * (the history still holds events under that name). */
+int store_withheld_name(const struct store_schema *sc, const char *tbl,
+			const char *col, size_t n);
 
 /* One row of sqlite_schema that a rebuild must replay. */
 struct store_object {

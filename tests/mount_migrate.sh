@@ -18,13 +18,6 @@ af demo "$DB" --prayers 20 --users 5 --quiet
 mkdir -p "$M"
 . "$(dirname "$0")/lib/mount.sh"
 db() { sqlite3 -cmd '.timeout 10000' "$DB" "$@"; }
-within() {   # within SECONDS COMMAND...: until it succeeds
-	local deadline=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || return 1
-		sleep 0.1
-	done
-}
 same_as_db() { af cat "$DB" "$1" | cmp -s - "$M/$1"; }
 MOUNT_OPTS=rw SYNC_DIR=$D mount_fs
 wait_live

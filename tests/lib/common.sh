@@ -49,6 +49,14 @@ converged() {
 }
 
 # Sorted .dump of a database: same rows, values, storage classes, schema.
+within() {   # within SECONDS COMMAND...: until it succeeds (0), or 1
+	local deadline=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.1
+	done
+}
+
 dump_sorted() { sqlite3 "$1" .dump | LC_ALL=C sort; }
 
 # Checksum of a database's content, and of a file's bytes.
