@@ -676,6 +676,19 @@ int store_step(struct store_stmt *st, struct buf *err)
 {
 	int rc = sqlite3_step(st->st);
 
+	/* A writer killed mid-transaction left a hot journal, which a
+	 * read-only connection (a mount's readers) cannot roll back: the
+	 * first read of a transaction fails with it, before any row. Roll it
+	 * back as the application's next open would, and read again: the
+	 * client that asked did nothing wrong. */
+	if (rc == SQLITE_READONLY_ROLLBACK) {
+		sqlite3_reset(st->st);
+		if (roll_back_hot_journal(st->s->path) == SQLITE_OK)
+			rc = sqlite3_step(st->st);
+		else
+			rc = SQLITE_READONLY_ROLLBACK;
+	}
+
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)

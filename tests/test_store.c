@@ -4,7 +4,8 @@
  * Pins what the rest of the engine relies on: the SQLite-to-errno table
  * row by row (primary codes, extended codes, unknown codes); how opening
  * fails on a missing or foreign file, and succeeds after a writer was
- * killed mid-transaction (its hot journal rolled back); the live schema as struct
+ * killed mid-transaction (its hot journal rolled back), and so does the next
+ * read of a connection opened before; the live schema as struct
  * store_table (keys in key order, WITHOUT ROWID, rowid keys, generated
  * columns, odd names, archivefs_* and sqlite_* exclusions) and the
  * sqlite_schema rows store_objects() hands to a rebuild; exact value
@@ -408,20 +409,11 @@ START_TEST(test_open_create)
 }
 END_TEST
 
-/* A writer killed mid-transaction, its changed pages already spilled into
- * the database file: the hot journal must be rolled back before a
- * read-only open can read (SQLITE_READONLY_ROLLBACK otherwise), and what
- * it then reads is the last commit. */
-START_TEST(test_open_hot_journal)
+/* A table t of 2000 committed rows, then a writer killed mid-transaction,
+ * its changed pages already spilled into the database file: a hot journal. */
+static void make_db(const char *p)
 {
-	struct buf err = BUF_INIT;
-	struct store *s = NULL;
-	const char *p = tpath("hot.db");
-	char jpath[8500];
-	struct stat st;
 	sqlite3 *db;
-	pid_t pid;
-	int rc, status;
 
 	ck_assert_int_eq(sqlite3_open(p, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
@@ -429,6 +421,15 @@ START_TEST(test_open_hot_journal)
 		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)"
 		" INSERT INTO t SELECT i, 'committed' FROM n;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
+
+static void leave_hot_journal(const char *p)
+{
+	char jpath[8500];
+	struct stat st;
+	sqlite3 *db;
+	pid_t pid;
+	int status;
 
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -445,17 +446,56 @@ START_TEST(test_open_hot_journal)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer failed");
 	snprintf(jpath, sizeof(jpath), "%s-journal", p);
 	ck_assert_msg(stat(jpath, &st) == 0 && st.st_size > 0, "no hot journal left behind");
+}
 
+static long committed_rows(struct store *s)
+{
+	struct store_stmt *q = query_row(s, "SELECT count(*) FROM t WHERE b = 'committed'");
+	struct value v;
+
+	store_column(q, 0, &v);
+	store_finalize(q);
+	return (long)v.i;
+}
+
+/* The hot journal must be rolled back before a read-only open can read
+ * (SQLITE_READONLY_ROLLBACK otherwise), and what it then reads is the
+ * last commit. */
+START_TEST(test_open_hot_journal)
+{
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	const char *p = tpath("hot.db");
+	int rc;
+
+	make_db(p);
+	leave_hot_journal(p);
 	rc = store_open(p, STORE_RDONLY, &s, &err);
 	ck_assert_msg(rc == 0, "read-only open after a crashed writer: %d: %s", rc, err.data);
-	{
-		struct store_stmt *q = query_row(s, "SELECT count(*) FROM t WHERE b = 'committed'");
-		struct value v;
+	ck_assert_int_eq(committed_rows(s), 2000);
+	store_close(s);
+	buf_release(&err);
+}
+END_TEST
 
-		store_column(q, 0, &v);
-		ck_assert_int_eq(v.i, 2000);
-		store_finalize(q);
-	}
+/* The same crash under a read-only connection already open (a mount's
+ * readers): its next read rolls the journal back and reads the last
+ * commit, inside a transaction too, instead of failing with EROFS. */
+START_TEST(test_read_after_hot_journal)
+{
+	struct buf err = BUF_INIT;
+	struct store *s = NULL;
+	const char *p = tpath("hot.db");
+
+	make_db(p);
+	ck_assert_int_eq(store_open(p, STORE_RDONLY, &s, &err), 0);
+	ck_assert_int_eq(committed_rows(s), 2000);
+	leave_hot_journal(p);
+	ck_assert_int_eq(store_begin(s, 0, &err), 0);
+	ck_assert_int_eq(committed_rows(s), 2000);
+	store_rollback(s);
+	leave_hot_journal(p);
+	ck_assert_int_eq(committed_rows(s), 2000);
 	store_close(s);
 	buf_release(&err);
 }
@@ -1099,6 +1139,7 @@ static Suite *store_suite(void)
 	tcase_add_test(open, test_open_notadb);
 	tcase_add_test(open, test_open_create);
 	tcase_add_test(open, test_open_hot_journal);
+	tcase_add_test(open, test_read_after_hot_journal);
 	suite_add_tcase(s, open);
 
 	tcase_add_checked_fixture(schema, unit_setup, unit_teardown);
