@@ -189,6 +189,9 @@ rss_end = rss()
 print(f"soak: {seconds:.0f} s: {counts['commits']} commits, {counts['saves']} saves by 4 editors, "
       f"{counts['rsyncs']} rsync runs, {counts['reads']} reads; daemon RSS {rss_warm} kB after warm-up, "
       f"{rss_end} kB at the end (samples {samples[0]}..{max(samples)} kB)")
+# one sample a minute (every 10 s in a short run), in MB: the curve, for the eye
+step = 6 if len(samples) > 12 else 1
+print("soak: daemon RSS MB:", " ".join(f"{x / 1024:.1f}" for x in samples[::step]))
 if rss_end > max(1.5 * rss_warm, rss_warm + 20 * 1024):
     error("memory", f"the daemon grew from {rss_warm} kB to {rss_end} kB")
 if counts["commits"] < seconds * 5 or counts["saves"] < 4 or counts["rsyncs"] < 1 or counts["reads"] < 10:
