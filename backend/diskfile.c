@@ -90,17 +90,18 @@ int diskfile_set_mtime(int root, const char *path, int64_t mtime_ns, struct buf 
 	return 0;
 }
 
-int diskfile_stale_tmp(const char *name)
+int diskfile_left_by_dead(const char *name, const char *prefix)
 {
-	const size_t plen = strlen(DISKFILE_TMP_PREFIX);
+	const size_t plen = strlen(prefix);
 	char *end;
 	long pid;
 
-	if (strncmp(name, DISKFILE_TMP_PREFIX, plen) != 0)
+	if (strncmp(name, prefix, plen) != 0)
 		return 0;
 	errno = 0;
 	pid = strtol(name + plen, &end, 10);
-	if (errno || pid <= 0 || *end != '-' || pid == (long)getpid())
+	if (errno || end == name + plen || pid <= 0 || (*end && *end != '-') ||
+	    pid == (long)getpid())
 		return 0;
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }

@@ -21,12 +21,14 @@
 #define DISKFILE_TMP_PREFIX ".archivefs-tmp-"
 
 /*
- * 1 if `name` (a file's name, without its folder) is a temporary file that
- * diskfile_replace() left behind in a process no longer running (killed,
- * out of memory, power lost): never data, safe to remove. 0 otherwise,
- * and for a running process's file, which may be renamed any moment.
+ * 1 if `name` (a file's name, without its folder) is `prefix`, then the
+ * PID of a process no longer running (killed, out of memory, power lost),
+ * then the name's end or "-...": a temporary file that run left behind,
+ * never data, safe to remove (DISKFILE_TMP_PREFIX: diskfile_replace()'s).
+ * 0 otherwise, and for a running process's file, which may be renamed any
+ * moment.
  */
-int diskfile_stale_tmp(const char *name);
+int diskfile_left_by_dead(const char *name, const char *prefix);
 
 /* Flags for diskfile_replace(). */
 #define DISKFILE_FSYNC 1   /* fsync the file before the rename */

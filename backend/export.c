@@ -288,7 +288,8 @@ static int sweep_one(void *ctx, const char *path, const struct stat *st,
 	struct export_ctx *x = ctx;
 	const char *slash = strrchr(path, '/');
 
-	if (!S_ISREG(st->st_mode) || !diskfile_stale_tmp(slash ? slash + 1 : path))
+	if (!S_ISREG(st->st_mode) || !diskfile_left_by_dead(slash ? slash + 1 : path,
+							     DISKFILE_TMP_PREFIX))
 		return 0;
 	if (unlinkat(x->root, path, 0) < 0 && errno != ENOENT) {
 		int rc = -errno;

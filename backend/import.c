@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +34,15 @@
 #include "progress.h"
 #include "store.h"
 
-/* A row of system/schema.txt to replay; type "withheld" is a withheld
- * column (withhold.h): name its table, sql the column's name. */
+/* A row of system/schema.txt to replay. */
 struct object {
 	char *type, *name, *sql;
+};
+
+/* The columns system/schema.txt says the archive withholds (withhold.h). */
+struct withheld_list {
+	struct store_withheld *v;
+	int n;
 };
 
 struct tstate {
@@ -96,7 +100,8 @@ static const struct value *field(const struct fmt_doc *d, const struct fmt_recor
 }
 
 static int read_schema(int root, struct object **objs, int *nobjs,
-		       int64_t pragmas[2], int *found, struct buf *err)
+		       struct withheld_list *wh, int64_t pragmas[2], int *found,
+		       struct buf *err)
 {
 	struct buf data = BUF_INIT;
 	struct fmt_doc doc;
@@ -124,7 +129,8 @@ static int read_schema(int root, struct object **objs, int *nobjs,
 		goto out;
 	}
 	*objs = calloc(doc.nrecs + 1, sizeof(**objs));
-	if (!*objs)
+	wh->v = calloc(doc.nrecs + 1, sizeof(*wh->v));
+	if (!*objs || !wh->v)
 		out_of_memory(0);
 	for (size_t i = 0; i < doc.nrecs; i++) {
 		const struct fmt_record *r = &doc.recs[i];
@@ -183,10 +189,8 @@ static int read_schema(int root, struct object **objs, int *nobjs,
 				rc = -EINVAL;
 				goto out;
 			}
-			(*objs)[n].type = xstrdup("withheld");
-			(*objs)[n].name = xstrdup(tb->s);
-			(*objs)[n].sql = xstrdup(co->s);
-			n++;
+			wh->v[wh->n].tbl = xstrdup(tb->s);
+			wh->v[wh->n++].col = xstrdup(co->s);
 		} else {
 			buf_addf(err, "%s:%d:1: unexpected [%s] in the schema file",
 				 LAYOUT_SCHEMA, r->line, r->table);
@@ -202,21 +206,19 @@ out:
 }
 
 /* A new database withholds what the archive's schema file says. */
-static int install_withheld(struct store *s, const struct object *o, int n,
+static int install_withheld(struct store *s, const struct withheld_list *wh,
 			    struct buf *err)
 {
 	struct buf q = BUF_INIT;
 	int rc;
 
-	for (int i = 0; i < n; i++) {
-		if (strcmp(o[i].type, "withheld") != 0)
-			continue;
+	for (int i = 0; i < wh->n; i++) {
 		if (!q.len)
 			buf_addstr(&q, STORE_WITHHELD_DDL ";\n");
 		buf_addstr(&q, "INSERT INTO main." STORE_WITHHELD_TABLE " (tbl, col) VALUES (");
-		buf_add_sqlstr(&q, o[i].name);
+		buf_add_sqlstr(&q, wh->v[i].tbl);
 		buf_addstr(&q, ", ");
-		buf_add_sqlstr(&q, o[i].sql);
+		buf_add_sqlstr(&q, wh->v[i].col);
 		buf_addstr(&q, ");\n");
 	}
 	rc = q.len ? store_exec(s, q.data, err) : 0;
@@ -229,25 +231,23 @@ static int install_withheld(struct store *s, const struct object *o, int n,
  * own columns: both must withhold the same ones, or the archive's rows
  * lack values the database expects, or hold values it refuses.
  */
-static int check_withheld(struct store *s, const struct object *o, int n,
+static int check_withheld(struct store *s, const struct withheld_list *wh,
 			  const char *db, struct buf *err)
 {
 	const struct store_schema *sc = store_schema(s);
 
-	for (int i = 0; i < n; i++) {
-		const struct store_table *t;
+	for (int i = 0; i < wh->n; i++) {
+		const struct store_withheld *w = &wh->v[i];
+		const struct store_table *t = store_find_table(s, w->tbl);
 		int c = -1;
-		if (strcmp(o[i].type, "withheld") != 0)
-			continue;
-		t = store_find_table(s, o[i].name);
 		for (int k = 0; t && k < t->ncols; k++)
-			if (strcmp(t->cols[k].name, o[i].sql) == 0)
+			if (strcmp(t->cols[k].name, w->col) == 0)
 				c = k;
 		if (c < 0 || !t->cols[c].withheld) {
 			buf_addf(err, "the archive withholds %s.%s (its files leave it out)"
 				 " but %s does not: run `archivefs withhold %s %s.%s` first,"
-				 " or import into a new database", o[i].name, o[i].sql, db, db,
-				 o[i].name, o[i].sql);
+				 " or import into a new database", w->tbl, w->col, db, db,
+				 w->tbl, w->col);
 			return -EINVAL;
 		}
 	}
@@ -257,11 +257,11 @@ static int check_withheld(struct store *s, const struct object *o, int n,
 			int k;
 			if (!t->cols[c].withheld)
 				continue;
-			for (k = 0; k < n; k++)
-				if (!strcmp(o[k].type, "withheld") && !strcmp(o[k].name, t->name) &&
-				    !strcmp(o[k].sql, t->cols[c].name))
+			for (k = 0; k < wh->n; k++)
+				if (!strcmp(wh->v[k].tbl, t->name) &&
+				    !strcmp(wh->v[k].col, t->cols[c].name))
 					break;
-			if (k == n) {
+			if (k == wh->n) {
 				buf_addf(err, "%s withholds %s.%s but the archive holds its values"
 					 " (it was written before): run `archivefs withhold %s"
 					 " --remove %s.%s` to import them", db, t->name,
@@ -291,8 +291,6 @@ static int replay(struct store *s, struct object *o, int n, const char *type,
 		int rc;
 		if ((strcmp(o[i].type, type) == 0) == not)
 			continue;
-		if (strcmp(o[i].type, "withheld") == 0)
-			continue;   /* names, not SQL: install_withheld() */
 		rc = store_exec(s, o[i].sql, err);
 		if (rc) {
 			buf_addf(err, " (replaying %s %s from %s)", o[i].type, o[i].name,
@@ -945,14 +943,7 @@ static void remove_stale_temps(const char *db)
 	buf_addf(&prefix, "%s.archivefs-import-", slash ? slash + 1 : db);
 	d = opendir(dir.data);
 	while (d && (e = readdir(d))) {
-		char *end;
-		long pid;
-
-		if (strncmp(e->d_name, prefix.data, prefix.len) != 0)
-			continue;
-		pid = strtol(e->d_name + prefix.len, &end, 10);
-		if (*end || pid <= 0 || pid == (long)getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (!diskfile_left_by_dead(e->d_name, prefix.data))
 			continue;
 		buf_reset(&path);
 		buf_addf(&path, "%s%s", dir.data, e->d_name);
@@ -985,6 +976,7 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 {
 	struct import_ctx x;
 	struct object *objs = NULL, *trig = NULL;
+	struct withheld_list wh = { NULL, 0 };
 	int nobjs = 0, ntrig = 0, found, rc;
 	int64_t pragmas[2];
 	struct stat st;
@@ -1006,7 +998,7 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 		rc = -errno;
 		goto out;
 	}
-	rc = read_schema(x.root, &objs, &nobjs, pragmas, &found, err);
+	rc = read_schema(x.root, &objs, &nobjs, &wh, pragmas, &found, err);
 	if (rc)
 		goto out;
 
@@ -1037,13 +1029,13 @@ int import_run(const char *dir, const char *db, const struct import_opts *o,
 		if (!rc)
 			rc = store_set_pragma_int(x.s, "application_id", pragmas[1], err);
 		if (!rc)
-			rc = install_withheld(x.s, objs, nobjs, err);
+			rc = install_withheld(x.s, &wh, err);
 		if (!rc)
 			rc = store_reload_schema(x.s, err);
 	} else {
 		rc = store_open(db, STORE_RDWR, &x.s, err);
 		if (!rc && found)
-			rc = check_withheld(x.s, objs, nobjs, db, err);
+			rc = check_withheld(x.s, &wh, db, err);
 		if (!rc)
 			rc = store_begin(x.s, 1, err);
 		if (!rc)
@@ -1111,6 +1103,11 @@ out:
 	if (x.root >= 0)
 		close(x.root);
 	free_objects(objs, nobjs);
+	for (int i = 0; i < wh.n; i++) {
+		free(wh.v[i].tbl);
+		free(wh.v[i].col);
+	}
+	free(wh.v);
 	free_objects(trig, ntrig);
 	fmt_doc_release(&x.doc);
 	buf_release(&x.data);

@@ -67,33 +67,19 @@ static void pairs_release(struct pairs *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* The rows of main.archivefs_withheld (none when the table is absent). */
+/* The rows of main.archivefs_withheld, as the store read them with the
+ * schema (inside the caller's transaction: store_reload_schema). */
 static int read_pairs(struct store *s, struct pairs *p, struct buf *err)
 {
-	struct store_stmt *st;
-	long has = 0;
-	int rc = store_query_long(s, "SELECT count(*) FROM main.sqlite_schema WHERE"
-				  " name = '" STORE_WITHHELD_TABLE "'", &has, err);
+	const struct store_schema *sc;
+	int rc = store_reload_schema(s, err);
 
-	if (rc || !has)
+	if (rc)
 		return rc;
-	rc = store_prepare(s, "SELECT tbl, col, gone FROM main." STORE_WITHHELD_TABLE
-			   " ORDER BY tbl, col", &st, err);
-	while (!rc && (rc = store_step(st, err)) == 1) {
-		struct value v[3];
-		for (int i = 0; i < 3; i++)
-			store_column(st, i, &v[i]);
-		if (v[0].type != V_TEXT || v[1].type != V_TEXT || v[2].type != V_INT) {
-			buf_addstr(err, STORE_WITHHELD_TABLE " holds a row that is not two"
-				   " names and a flag");
-			rc = -EINVAL;
-			break;
-		}
-		pairs_add(p, v[0].s, v[1].s, v[2].i != 0);
-		rc = 0;
-	}
-	store_finalize(st);
-	return rc;
+	sc = store_schema(s);
+	for (int i = 0; i < sc->nwithheld; i++)
+		pairs_add(p, sc->withheld[i].tbl, sc->withheld[i].col, sc->withheld[i].gone);
+	return 0;
 }
 
 /* 1 if the database has column col of table tbl. */
@@ -332,8 +318,13 @@ int withhold_command(int argc, char **argv)
 				layout_release(&l);
 			}
 		}
-		if (rc)
+		if (rc) {
+			buf_addstr(&err, " (the list is saved and the archive leaves the"
+				   " columns out; the history's triggers were not made again,"
+				   " and until the next sync or mount makes them they record"
+				   " the values in DB's own history table, never shown)");
 			goto out;
+		}
 	}
 	print_list(s, &p);
 	if (changed)

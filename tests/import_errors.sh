@@ -81,4 +81,17 @@ rm -rf "$T/bad"; cp -a "$X" "$T/bad"
 printf '\n[user]\ndisplay_name: intruder\n' >>"$T/bad/$pf"
 expect_refused "a row of another table" "$pf:"
 
+# Temporary databases a killed import left: removed by the next import
+# into the same name, with a note; a running import's stays.
+sleep 0 & dead=$!; wait "$dead"
+N=$T/new.db
+echo junk >"$N.archivefs-import-$dead"
+echo junk >"$N.archivefs-import-$$"
+af import "$X" "$N" --quiet || fail "import beside a killed import's leftovers failed: $(cat "$T/stderr.last")"
+[ ! -e "$N.archivefs-import-$dead" ] || fail "a killed import's temporary database was left"
+grep -q "removed $N.archivefs-import-$dead, left by an import that did not finish" "$T/stderr.last" ||
+	fail "the removal was not reported: $(cat "$T/stderr.last")"
+[ -e "$N.archivefs-import-$$" ] || fail "a running process's temporary database was removed"
+ok "import removes a killed import's temporary database (and says so), not a running one's"
+
 echo "$checks checks passed"
